@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class KGLabConfig(AppConfig):
+    name = "kglab"
+    verbose_name = "Knowledge Graph Lab"

@@ -1,0 +1,3 @@
+"""WebSocket routes under /ws/, gathered from the apps that serve them."""
+
+websocket_urlpatterns: list = []

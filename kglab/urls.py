@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+api_v1 = [
+    path("", include("accounts.api.urls")),
+    path("", include("entities.api.urls")),
+    path("", include("relationships.api.urls")),
+    path("", include("publishing.api.urls")),
+    path("", include("integrations.api.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api-auth/", include("rest_framework.urls")),
+    path("", include("django_prometheus.urls")),
+]
+
+handler400 = "kglab.api.exceptions.handler400"
+handler403 = "kglab.api.exceptions.handler403"
+handler404 = "kglab.api.exceptions.handler404"
+handler500 = "kglab.api.exceptions.handler500"
