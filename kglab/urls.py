@@ -6,6 +6,7 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("entities.api.urls")),
     path("", include("relationships.api.urls")),
+    path("", include("relationships.api.graph_urls")),
     path("", include("publishing.api.urls")),
     path("", include("integrations.api.urls")),
 ]

@@ -1,0 +1,3 @@
+"""Graph traversal and export endpoints."""
+
+urlpatterns: list = []
