@@ -36,10 +36,10 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback only
+            with urllib.request.urlopen(url, timeout=2) as resp:
                 if resp.status < 500:
                     return
-        except Exception:  # noqa: BLE001 - still starting
+        except Exception:
             time.sleep(0.25)
     raise RuntimeError(f"{url} did not answer within {timeout}s")
 
@@ -64,7 +64,7 @@ def server(
         "--log-level",
         "warning",
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=proc_env, start_new_session=True)  # noqa: S603
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=proc_env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{base}/health/live/")
@@ -112,7 +112,7 @@ def wrk(
         str(WRK_SCRIPT),
         url,
     ]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     line = next(line for line in out.splitlines() if line.startswith("WRK_JSON "))
     result = json.loads(line.removeprefix("WRK_JSON "))
     result.update({"connections": connections, "threads": threads, "duration_s_requested": duration_s})
