@@ -3,7 +3,7 @@
 import os
 
 from .base import *
-from .base import CACHES, DATABASES, REST_FRAMEWORK, SIMPLE_JWT
+from .base import CACHES, DATABASES, LOG_FORMAT, REST_FRAMEWORK, SIMPLE_JWT, build_logging_config
 
 DEBUG = False
 # Several test runs may share one machine's services: each keys its data by a prefix.
@@ -27,3 +27,4 @@ REST_FRAMEWORK = {
 }
 SIMPLE_JWT = {**SIMPLE_JWT}
 LOG_LEVEL = "WARNING"
+LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
