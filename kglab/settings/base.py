@@ -65,7 +65,6 @@ MIDDLEWARE = [
     "kglab.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "kglab.middleware.StaticFilesMiddleware",
-    "kglab.middleware.StaticFilesMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -268,25 +267,6 @@ EXTRACTION_MIN_MENTION_SCORE = float(env("EXTRACTION_MIN_MENTION_SCORE", "0.3"))
 EXTRACTION_COOCCURRENCE_WEIGHT = float(env("EXTRACTION_COOCCURRENCE_WEIGHT", "0.5"))
 # An extracted name matches an existing entity of the same type at this trigram similarity.
 EXTRACTION_TRIGRAM_THRESHOLD = float(env("EXTRACTION_TRIGRAM_THRESHOLD", "0.6"))
-
-# --- health --------------------------------------------------------------------------------
-# Checks behind /health/ready/ and /health/: dotted paths of health_check.base.HealthCheck
-# classes, or (dotted path, {keyword arguments}) pairs. The class attribute `name` is the key
-# of the check in the response.
-HEALTH_CHECKS = [
-    "kglab.health.DatabaseCheck",
-    "kglab.health.MigrationsCheck",
-    "kglab.health.RedisCheck",
-    "kglab.health.BrokerCheck",
-]
-# Connect/read timeout of each check's client; a dead dependency fails the probe this fast.
-HEALTH_CHECK_TIMEOUT_SECONDS = env_int("HEALTH_CHECK_TIMEOUT_SECONDS", 2)
-
-# --- metrics -------------------------------------------------------------------------------
-# /metrics answers scrapers from these networks, or any client sending
-# "Authorization: Bearer <METRICS_TOKEN>" when a token is set.
-METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
-METRICS_TOKEN = env("METRICS_TOKEN", "")
 
 # --- health --------------------------------------------------------------------------------
 # Checks behind /health/ready/ and /health/: dotted paths of health_check.base.HealthCheck
