@@ -2,8 +2,12 @@
 real JWT access token."""
 
 import itertools
+import shutil
+import subprocess
+from urllib.parse import unquote, urlsplit
 
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -11,6 +15,26 @@ from accounts.models import Role, User
 
 _emails = itertools.count(1)
 PASSWORD = "correct-horse-battery-9"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def broker_vhost() -> str:
+    """The RabbitMQ virtual host of this test run (see kglab/settings/test.py), created with
+    rabbitmqctl when the broker runs on this machine, so `make test` needs no set-up."""
+    url = urlsplit(settings.CELERY_BROKER_URL)
+    vhost = unquote(url.path[1:])
+    rabbitmqctl = shutil.which("rabbitmqctl")
+    if rabbitmqctl and url.hostname in {"127.0.0.1", "localhost", "::1"}:
+
+        def ctl(*args: str, check: bool = True) -> str:
+            # Fixed executable and arguments from our own settings: no untrusted input.
+            done = subprocess.run([rabbitmqctl, "-q", *args], capture_output=True, text=True, check=check)  # noqa: S603
+            return done.stdout
+
+        if vhost not in ctl("list_vhosts", "name").split():
+            ctl("add_vhost", vhost, check=False)  # a parallel worker may create it first
+        ctl("set_permissions", "-p", vhost, url.username or "guest", ".*", ".*", ".*")
+    return vhost
 
 
 def make_user(role: str = Role.USER, **fields) -> User:

@@ -1,9 +1,18 @@
 """pytest: real PostgreSQL, Redis and RabbitMQ, isolated by name so runs do not collide."""
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 from .base import *
-from .base import CACHES, DATABASES, LOG_FORMAT, REST_FRAMEWORK, SIMPLE_JWT, build_logging_config
+from .base import (
+    CACHES,
+    CELERY_BROKER_URL,
+    DATABASES,
+    LOG_FORMAT,
+    REST_FRAMEWORK,
+    SIMPLE_JWT,
+    build_logging_config,
+)
 
 DEBUG = False
 # Several test runs may share one machine's services: each keys its data by a prefix.
@@ -19,6 +28,9 @@ CHANNEL_LAYERS = {
         },
     }
 }
+# Each run has its own RabbitMQ virtual host (created by the session fixture in conftest.py),
+# so its workers never consume another run's messages.
+CELERY_BROKER_URL = urlunsplit(urlsplit(CELERY_BROKER_URL)._replace(path=f"/test-{_RUN}"))
 # Fast hashing keeps the suite quick; the Argon2 parameters are tested on their own.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 REST_FRAMEWORK = {
@@ -26,5 +38,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min"},
 }
 SIMPLE_JWT = {**SIMPLE_JWT}
+# Login and registration limits out of the way; the auth tests lower them where they test them.
+LOGIN_RATE_PER_IP = "100000/m"
+LOGIN_RATE_PER_ACCOUNT = "100000/m"
+REGISTER_RATE = "100000/m"
 LOG_LEVEL = "WARNING"
 LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
