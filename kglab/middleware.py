@@ -6,6 +6,7 @@ push every request, async views included, through a thread hop."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
@@ -159,6 +160,13 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
+
+    def add_files(self, root, prefix=None):
+        # Locally and in tests nothing is collected into STATIC_ROOT: files come from the
+        # apps' static directories (WHITENOISE_USE_FINDERS), so a missing root is expected.
+        if getattr(settings, "WHITENOISE_USE_FINDERS", settings.DEBUG) and not os.path.isdir(root):
+            return
+        super().add_files(root, prefix)
 
     def __call__(self, request: HttpRequest):
         if self.is_async:

@@ -42,5 +42,7 @@ SIMPLE_JWT = {**SIMPLE_JWT}
 LOGIN_RATE_PER_IP = "100000/m"
 LOGIN_RATE_PER_ACCOUNT = "100000/m"
 REGISTER_RATE = "100000/m"
+# Static files come from the apps, as in development; production serves collected ones.
+WHITENOISE_USE_FINDERS = True
 LOG_LEVEL = "WARNING"
 LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
