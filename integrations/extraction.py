@@ -53,7 +53,7 @@ _SUBJECT_DEPS = {"nsubj"}
 _OBJECT_DEPS = {"dobj", "attr", "oprd", "dative"}
 
 
-class UnprocessableText(ValueError):
+class UnprocessableTextError(ValueError):
     """The text cannot be analysed: no letters at all, or the pipeline rejects it."""
 
 
@@ -158,24 +158,22 @@ def slugify_relation(text: str) -> str:
 def extract(text: str) -> Extraction:
     """Extracts the entities and relationships of one English document."""
     if not any(ch.isalpha() for ch in text):
-        raise UnprocessableText("The text contains no letters.")
+        raise UnprocessableTextError("The text contains no letters.")
     nlp = pipeline()
     try:
         # NER runs below with a beam per sentence; the greedy pass would be thrown away.
         doc = nlp(text, disable=["ner"])
     except ValueError as exc:  # spaCy's E088 (too long) and other input errors
-        raise UnprocessableText(str(exc)) from exc
+        raise UnprocessableTextError(str(exc)) from exc
 
     sentences = [s for s in doc.sents if any(t.is_alpha for t in s)]
     entities: dict[tuple[str, str], ExtractedEntity] = {}
     spans_by_sentence: list[list[tuple[Span, ExtractedEntity, float]]] = []
-    for index, (sentence, scored) in enumerate(zip(sentences, _beam_entities(sentences), strict=True)):
+    for index, scored in enumerate(_beam_entities(sentences)):
         found = []
         for span, label, score in scored:
             entity = _entity_for(entities, span, label)
-            entity.mentions.append(
-                Mention(span.start_char, span.end_char, span.text, min(1.0, score), index)
-            )
+            entity.mentions.append(Mention(span.start_char, span.end_char, span.text, min(1.0, score), index))
             found.append((span, entity, min(1.0, score)))
         spans_by_sentence.append(found)
 

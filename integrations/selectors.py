@@ -1,0 +1,84 @@
+"""Reads of the integrations app: extraction jobs as a user may see them, and the lookup that
+resolves extracted names to entities already in an owner's graph."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.search import TrigramSimilarity
+from django.db.models import QuerySet
+
+from entities.models import Entity, normalize_name
+from integrations.models import ExtractionJob
+from relationships.models import Relationship
+
+
+def extraction_job_list(*, user) -> QuerySet[ExtractionJob]:
+    """Extraction jobs the user may read: their own; every owner's for admins and moderators."""
+    return ExtractionJob.objects.visible_to(user).order_by("-id")
+
+
+def entity_resolve_for_extraction(*, owner, names: list[tuple[str, str]]) -> dict[tuple[str, str], Entity]:
+    """Existing entities of `owner` that extracted names refer to.
+
+    `names` are (type, surface name) pairs; the answer maps each resolvable pair to its
+    entity. Rules, first match wins, always within the same type:
+      1. the normalized name equals the entity's normalized name;
+      2. the normalized name equals the normalized form of one of the entity's aliases;
+      3. trigram similarity of normalized names >= settings.EXTRACTION_TRIGRAM_THRESHOLD
+         (the most similar entity; ties go to the oldest)."""
+    if not names:
+        return {}
+    keys = {(entity_type, normalize_name(name)): (entity_type, name) for entity_type, name in names}
+    types = sorted({entity_type for entity_type, _ in keys})
+    base = Entity.objects.owned_by(owner).filter(type__in=types)
+    found: dict[tuple[str, str], Entity] = {}
+
+    for entity in base.filter(normalized_name__in=sorted({key[1] for key in keys})):
+        pair = keys.get((entity.type, entity.normalized_name))
+        if pair is not None:
+            found[pair] = entity
+
+    # Aliases are stored as written; the array overlap (GIN-indexed) narrows the candidates
+    # on the spellings an alias is likely written in, and normalisation decides.
+    unresolved = {key: pair for key, pair in keys.items() if pair not in found}
+    spellings = sorted(
+        {variant for _, name in unresolved.values() for variant in (name, name.title(), name.lower())}
+    )
+    if spellings:
+        for entity in base.filter(aliases__overlap=spellings).order_by("id"):
+            for alias in entity.aliases:
+                pair = unresolved.get((entity.type, normalize_name(alias)))
+                if pair is not None and pair not in found:
+                    found[pair] = entity
+
+    threshold = settings.EXTRACTION_TRIGRAM_THRESHOLD
+    for (entity_type, normalized), pair in unresolved.items():
+        if pair in found:
+            continue
+        match = (
+            base.filter(type=entity_type, normalized_name__trigram_similar=normalized)
+            .annotate(similarity=TrigramSimilarity("normalized_name", normalized))
+            .filter(similarity__gte=threshold)
+            .order_by("-similarity", "id")
+            .first()
+        )
+        if match is not None:
+            found[pair] = match
+    return found
+
+
+def relationship_existing_for_extraction(*, owner, triples: list[tuple[int, int, str]]) -> dict:
+    """Existing relationships of `owner` keyed by (source id, target id, type)."""
+    if not triples:
+        return {}
+    wanted = set(triples)
+    rows = Relationship.objects.owned_by(owner).filter(
+        source_id__in={t[0] for t in wanted},
+        target_id__in={t[1] for t in wanted},
+        type__in={t[2] for t in wanted},
+    )
+    return {
+        (row.source_id, row.target_id, row.type): row
+        for row in rows
+        if (row.source_id, row.target_id, row.type) in wanted
+    }
