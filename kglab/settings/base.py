@@ -152,6 +152,9 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
+    # Tokens carry a digest of the password hash: a password change revokes all earlier tokens.
+    "CHECK_REVOKE_TOKEN": True,
+    "AUTH_TOKEN_CLASSES": ("accounts.tokens.AccessToken",),
 }
 
 # --- API -----------------------------------------------------------------------------------
@@ -213,6 +216,7 @@ RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "kglab.api.exceptions.ratelimited_view"
 LOGIN_RATE_PER_IP = env("LOGIN_RATE_PER_IP", "20/m")
 LOGIN_RATE_PER_ACCOUNT = env("LOGIN_RATE_PER_ACCOUNT", "10/m")
+REGISTER_RATE = env("REGISTER_RATE", "10/h")  # registrations per client IP
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")

@@ -1,0 +1,37 @@
+"""Reads: users (admin API, login, the user a token names) and the access-token deny-list."""
+
+from django.core.cache import cache
+from django.db.models import QuerySet
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import Token
+
+from accounts.models import User
+from accounts.tokens import token_rejected
+
+DENYLIST_KEY = "auth:denied-jti:{jti}"
+
+
+def access_token_is_revoked(*, jti: str) -> bool:
+    """Whether the access token with this `jti` was revoked (logout). One Redis GET."""
+    return cache.get(DENYLIST_KEY.format(jti=jti)) is not None
+
+
+def user_list() -> QuerySet[User]:
+    """All users, oldest first; the admin API filters and paginates it."""
+    return User.objects.all().order_by("id")
+
+
+def user_get_by_email(*, email: str) -> User | None:
+    """The user with this email, compared case-insensitively, or None."""
+    return User.objects.filter(email__iexact=email.strip()).first()
+
+
+def token_user_get(*, token: Token) -> User:
+    """The user a validated token names: one primary-key lookup."""
+    user_id = token.get(api_settings.USER_ID_CLAIM)
+    if user_id is None:
+        raise token_rejected("token_malformed")
+    try:
+        return User.objects.get(**{api_settings.USER_ID_FIELD: user_id})
+    except (User.DoesNotExist, ValueError, TypeError) as exc:
+        raise token_rejected("user_not_found") from exc
