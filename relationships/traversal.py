@@ -1,0 +1,395 @@
+"""Graph traversal in PostgreSQL: k-hop neighbourhoods, shortest paths and subgraph export.
+
+Every traversal walks level by level. Each level is one set-based SQL statement that takes
+the whole frontier as an array (`source_id = ANY(frontier)`) and uses the (source, type) and
+(target, type) indexes, so the number of statements is bounded by the depth, never by the
+number of nodes or paths. Deduplication is per level (a node is reached once, at its
+smallest hop distance), which keeps cyclic and densely connected graphs cheap; a per-path
+recursive CTE would enumerate every path and explode on a million edges.
+
+SQL text is assembled only from table and column names of the models and fixed fragments;
+every value (ids, types, confidence, caps) is a bound parameter.
+
+Every hop is filtered by the owner of the start entity, so a traversal never leaves one
+owner's graph even when two owners' graphs share names.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import networkx as nx
+from django.db import connection
+
+from entities.models import Entity
+from relationships.models import Relationship
+
+MAX_NEIGHBOR_DEPTH = 5
+MAX_PATH_DEPTH = 6
+DEFAULT_NEIGHBOR_LIMIT = 500
+MAX_NEIGHBOR_LIMIT = 5000
+# A response carries at most this many edges per returned node: a hub with 100,000
+# relationships must not turn one request into a 100,000-row read.
+EDGES_PER_NODE = 4
+
+
+class Direction(StrEnum):
+    """Which way relationships are followed from a node."""
+
+    OUTGOING = "outgoing"
+    INCOMING = "incoming"
+    BOTH = "both"
+
+    def reversed(self) -> Direction:
+        if self is Direction.OUTGOING:
+            return Direction.INCOMING
+        if self is Direction.INCOMING:
+            return Direction.OUTGOING
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class GraphNode:
+    id: int
+    name: str
+    type: str
+    confidence: float
+    distance: int
+
+
+@dataclass(frozen=True, slots=True)
+class GraphEdge:
+    id: int
+    source_id: int
+    target_id: int
+    type: str
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class Neighborhood:
+    """Nodes reached from `root_id` (with their hop distance) and the edges that reached them."""
+
+    root_id: int
+    depth: int
+    direction: Direction
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+    truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GraphPath:
+    """A shortest path: `nodes[i]` and `nodes[i + 1]` are joined by `edges[i]`."""
+
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+
+    @property
+    def length(self) -> int:
+        return len(self.edges)
+
+
+_REL = Relationship._meta.db_table
+_ENT = Entity._meta.db_table
+
+
+def _edge_filters(*, types: Sequence[str] | None, min_confidence: float | None) -> tuple[str, dict]:
+    clauses, params = [], {}
+    if types:
+        clauses.append("r.type = ANY(%(types)s)")
+        params["types"] = list(types)
+    if min_confidence is not None:
+        clauses.append("r.confidence >= %(min_confidence)s")
+        params["min_confidence"] = min_confidence
+    return "".join(f" AND {clause}" for clause in clauses), params
+
+
+def _hop_sql(direction: Direction, filters: str, *, exclude: bool) -> str:
+    """Edges leaving the frontier in `direction`, each with the node it leads to (`next_id`)
+    and the frontier node it leaves (`from_id`). With `exclude`, edges leading back into
+    `%(exclude)s` (nodes already reached) are left out in SQL."""
+    branches = []
+    for follow, sides in (
+        (Direction.OUTGOING, ("source_id", "target_id")),
+        (Direction.INCOMING, ("target_id", "source_id")),
+    ):
+        if direction not in (follow, Direction.BOTH):
+            continue
+        here, there = sides
+        skip = f" AND NOT (r.{there} = ANY(%(exclude)s))" if exclude else ""
+        branches.append(
+            f"SELECT r.id, r.source_id, r.target_id, r.type, r.confidence,"  # noqa: S608
+            f" r.{here} AS from_id, r.{there} AS next_id"
+            f" FROM {_REL} r"
+            f" WHERE r.owner_id = %(owner)s AND r.{here} = ANY(%(frontier)s){skip}{filters}"
+        )
+    return " UNION ALL ".join(branches)
+
+
+def _fetch(sql: str, params: dict) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def neighbors(
+    *,
+    entity: Entity,
+    depth: int = 1,
+    direction: Direction | str = Direction.BOTH,
+    types: Sequence[str] | None = None,
+    min_confidence: float | None = None,
+    limit: int = DEFAULT_NEIGHBOR_LIMIT,
+) -> Neighborhood:
+    """The k-hop neighbourhood of `entity`: every entity within `depth` hops (1..5) along
+    relationships of the given `direction`, `types` and minimum confidence, each with its hop
+    distance, and the edges by which they were reached (edges among nodes at the last level
+    lie beyond the depth and are not included).
+
+    At most `limit` neighbours (the start entity is not counted) and `4 * limit` edges are
+    returned; `truncated` says a cap cut the result. One SQL statement per level."""
+    direction = Direction(direction)
+    if not 1 <= depth <= MAX_NEIGHBOR_DEPTH:
+        raise ValueError(f"depth must be between 1 and {MAX_NEIGHBOR_DEPTH}")
+    if not 1 <= limit <= MAX_NEIGHBOR_LIMIT:
+        raise ValueError(f"limit must be between 1 and {MAX_NEIGHBOR_LIMIT}")
+
+    filters, filter_params = _edge_filters(types=types, min_confidence=min_confidence)
+    hop = _hop_sql(direction, filters, exclude=True)
+    sql = (
+        f"SELECT h.id, h.source_id, h.target_id, h.type, h.confidence, h.next_id,"  # noqa: S608
+        f" e.name, e.type, e.confidence"
+        f" FROM ({hop}) h JOIN {_ENT} e ON e.id = h.next_id AND e.owner_id = %(owner)s"
+        f" LIMIT %(rows)s"
+    )
+    root = GraphNode(entity.pk, entity.name, entity.type, entity.confidence, 0)
+    reached: dict[int, GraphNode] = {root.id: root}
+    edges: dict[int, GraphEdge] = {}
+    edge_cap = EDGES_PER_NODE * limit
+    earlier: list[int] = []  # nodes at a smaller distance than the frontier
+    frontier = [root.id]
+    truncated = False
+
+    for level in range(1, depth + 1):
+        rows = _fetch(
+            sql,
+            {
+                **filter_params,
+                "owner": entity.owner_id,
+                "frontier": frontier,
+                "exclude": earlier,
+                "rows": edge_cap - len(edges) + 1,
+            },
+        )
+        # A full page means the statement stopped early: there may be more.
+        truncated = len(rows) > edge_cap - len(edges)
+        next_frontier: list[int] = []
+        for edge_id, source_id, target_id, rtype, rconf, next_id, name, etype, econf in rows:
+            if next_id not in reached:
+                if len(reached) > limit:
+                    truncated = True
+                    continue
+                reached[next_id] = GraphNode(next_id, name, etype, econf, level)
+                next_frontier.append(next_id)
+            if len(edges) < edge_cap:
+                edges[edge_id] = GraphEdge(edge_id, source_id, target_id, rtype, rconf)
+            else:
+                truncated = True
+        if truncated or not next_frontier:
+            break
+        earlier.extend(frontier)
+        frontier = next_frontier
+
+    nodes = sorted(reached.values(), key=lambda n: (n.distance, n.id))
+    return Neighborhood(
+        root_id=root.id,
+        depth=depth,
+        direction=direction,
+        nodes=nodes,
+        edges=sorted(edges.values(), key=lambda e: e.id),
+        truncated=truncated,
+    )
+
+
+def subgraph(
+    *,
+    entity: Entity,
+    depth: int = 1,
+    direction: Direction | str = Direction.BOTH,
+    types: Sequence[str] | None = None,
+    min_confidence: float | None = None,
+    limit: int = DEFAULT_NEIGHBOR_LIMIT,
+) -> Neighborhood:
+    """The subgraph induced by the k-hop neighbourhood of `entity`, for export: the same nodes
+    as `neighbors`, and every relationship (matching `types` and `min_confidence`) between two
+    of them, including those among the nodes at the last level. One SQL statement per level
+    plus one for the edges."""
+    hood = neighbors(
+        entity=entity,
+        depth=depth,
+        direction=direction,
+        types=types,
+        min_confidence=min_confidence,
+        limit=limit,
+    )
+    filters, filter_params = _edge_filters(types=types, min_confidence=min_confidence)
+    ids = [node.id for node in hood.nodes]
+    edge_cap = EDGES_PER_NODE * limit
+    rows = _fetch(
+        f"SELECT r.id, r.source_id, r.target_id, r.type, r.confidence FROM {_REL} r"  # noqa: S608
+        f" WHERE r.owner_id = %(owner)s AND r.source_id = ANY(%(ids)s)"
+        f" AND r.target_id = ANY(%(ids)s){filters} ORDER BY r.id LIMIT %(rows)s",
+        {**filter_params, "owner": entity.owner_id, "ids": ids, "rows": edge_cap + 1},
+    )
+    return Neighborhood(
+        root_id=hood.root_id,
+        depth=hood.depth,
+        direction=hood.direction,
+        nodes=hood.nodes,
+        edges=[GraphEdge(*row) for row in rows[:edge_cap]],
+        truncated=hood.truncated or len(rows) > edge_cap,
+    )
+
+
+def shortest_path(
+    *,
+    source: Entity,
+    target: Entity,
+    max_depth: int = MAX_PATH_DEPTH,
+    direction: Direction | str = Direction.BOTH,
+    types: Sequence[str] | None = None,
+    min_confidence: float | None = None,
+) -> GraphPath | None:
+    """A shortest path from `source` to `target` of at most `max_depth` (1..6) hops, following
+    relationships in `direction` (an incoming hop walks an edge from its target to its
+    source), or None when there is none within `max_depth`.
+
+    Bidirectional breadth-first search: the smaller of the two frontiers is expanded by one
+    level per SQL statement (so at most `max_depth` statements, plus one to read the nodes of
+    the path), which visits about the square root of the nodes a one-sided search would."""
+    direction = Direction(direction)
+    if not 1 <= max_depth <= MAX_PATH_DEPTH:
+        raise ValueError(f"max_depth must be between 1 and {MAX_PATH_DEPTH}")
+    if source.owner_id != target.owner_id:
+        return None
+    if source.pk == target.pk:
+        return GraphPath(
+            nodes=[GraphNode(source.pk, source.name, source.type, source.confidence, 0)], edges=[]
+        )
+
+    filters, filter_params = _edge_filters(types=types, min_confidence=min_confidence)
+    statements = {
+        side: (
+            f"SELECT DISTINCT ON (h.next_id) h.next_id, h.from_id, h.id, h.source_id, h.target_id,"  # noqa: S608
+            f" h.type, h.confidence FROM ({_hop_sql(way, filters, exclude=True)}) h"
+            f" ORDER BY h.next_id, h.id"
+        )
+        for side, way in (("forward", direction), ("backward", direction.reversed()))
+    }
+    # node -> (hop distance from this side's end, neighbour one hop closer to it, edge)
+    seen: dict[str, dict[int, tuple[int, int | None, GraphEdge | None]]] = {
+        "forward": {source.pk: (0, None, None)},
+        "backward": {target.pk: (0, None, None)},
+    }
+    frontiers = {"forward": [source.pk], "backward": [target.pk]}
+    hops = 0
+    while hops < max_depth and frontiers["forward"] and frontiers["backward"]:
+        side = "forward" if len(frontiers["forward"]) <= len(frontiers["backward"]) else "backward"
+        other = "backward" if side == "forward" else "forward"
+        mine = seen[side]
+        level = mine[frontiers[side][0]][0] + 1
+        rows = _fetch(
+            statements[side],
+            {**filter_params, "owner": source.owner_id, "frontier": frontiers[side], "exclude": list(mine)},
+        )
+        met: list[int] = []
+        for next_id, from_id, edge_id, edge_source, edge_target, rtype, rconf in rows:
+            mine[next_id] = (level, from_id, GraphEdge(edge_id, edge_source, edge_target, rtype, rconf))
+            if next_id in seen[other]:
+                met.append(next_id)
+        if met:
+            meeting = min(met, key=lambda node: (seen[other][node][0], node))
+            return _path_through(meeting, seen["forward"], seen["backward"])
+        frontiers[side] = [row[0] for row in rows]
+        hops += 1
+    return None
+
+
+def _walk(start: int, parents: dict[int, tuple[int, int | None, GraphEdge | None]]):
+    node, edges, nodes = start, [], [start]
+    while (step := parents[node])[1] is not None:
+        _, node, edge = step
+        edges.append(edge)
+        nodes.append(node)
+    return nodes, edges
+
+
+def _path_through(meeting: int, forward: dict, backward: dict) -> GraphPath:
+    back_nodes, back_edges = _walk(meeting, forward)
+    ahead_nodes, ahead_edges = _walk(meeting, backward)
+    ids = back_nodes[::-1] + ahead_nodes[1:]
+    edges = back_edges[::-1] + ahead_edges
+    rows = Entity.objects.filter(pk__in=ids).values_list("pk", "name", "type", "confidence")
+    by_id = {pk: (name, etype, conf) for pk, name, etype, conf in rows}
+    nodes = [GraphNode(pk, *by_id[pk], distance) for distance, pk in enumerate(ids)]
+    return GraphPath(nodes=nodes, edges=edges)
+
+
+def graph_cytoscape(*, graph: Neighborhood) -> dict:
+    """The graph in Cytoscape.js's elements format. Element ids are unique across nodes and
+    edges: a node's id is its entity id, an edge's is `e` followed by its relationship id."""
+    return {
+        "elements": {
+            "nodes": [
+                {
+                    "data": {
+                        "id": str(node.id),
+                        "label": node.name,
+                        "type": node.type,
+                        "confidence": node.confidence,
+                        "distance": node.distance,
+                    }
+                }
+                for node in graph.nodes
+            ],
+            "edges": [
+                {
+                    "data": {
+                        "id": f"e{edge.id}",
+                        "source": str(edge.source_id),
+                        "target": str(edge.target_id),
+                        "label": edge.type,
+                        "confidence": edge.confidence,
+                    }
+                }
+                for edge in graph.edges
+            ],
+        },
+        "data": {"root": str(graph.root_id), "depth": graph.depth, "truncated": graph.truncated},
+    }
+
+
+def graph_networkx(*, nodes: Iterable[GraphNode], edges: Iterable[GraphEdge]) -> nx.MultiDiGraph:
+    """A networkx multigraph (two entities may be joined by several relationship types), keyed
+    by relationship id."""
+    graph = nx.MultiDiGraph()
+    for node in nodes:
+        graph.add_node(
+            node.id, name=node.name, type=node.type, confidence=node.confidence, distance=node.distance
+        )
+    for edge in edges:
+        graph.add_edge(
+            edge.source_id, edge.target_id, key=edge.id, type=edge.type, confidence=edge.confidence
+        )
+    return graph
+
+
+def graph_graphml(*, graph: Neighborhood) -> bytes:
+    """The graph as a GraphML document (UTF-8)."""
+    buffer = io.BytesIO()
+    nx.write_graphml(graph_networkx(nodes=graph.nodes, edges=graph.edges), buffer, encoding="utf-8")
+    return buffer.getvalue()
