@@ -29,7 +29,9 @@ pytestmark = pytest.mark.django_db
 
 
 def submit(owner, text=CURIE, source="https://example.test/curie", title="Curie") -> ExtractionJob:
-    _, [job] = extraction_jobs_submit(owner=owner, documents=[{"text": text, "source": source, "title": title}])
+    _, [job] = extraction_jobs_submit(
+        owner=owner, documents=[{"text": text, "source": source, "title": title}]
+    )
     return job
 
 
