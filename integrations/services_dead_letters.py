@@ -93,7 +93,9 @@ def dead_letter_capture(*, message: Message) -> DeadLetter | None:
     raw_headers = dict(message.headers or {})
     deaths = raw_headers.get("x-death") or [{}]
     death = deaths[0]
-    body = bytes(message.body) if message.body is not None else b""
+    body = message.body if message.body is not None else b""
+    if isinstance(body, str):  # py-amqp hands text bodies over decoded
+        body = body.encode(message.content_encoding or "utf-8")
     fingerprint = hashlib.sha256(
         body + json.dumps(_jsonable(raw_headers), sort_keys=True).encode()
     ).hexdigest()
