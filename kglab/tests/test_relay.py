@@ -105,9 +105,13 @@ def test_commit_enqueues_one_nudge_and_a_rollback_none(subscriber):
     owner = make_user()
     purge_nudges()
 
-    with pytest.raises(RuntimeError), transaction.atomic():
-        record(owner, 1)
-        raise RuntimeError("the change failed")
+    def failing_change():
+        with transaction.atomic():
+            record(owner, 1)
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError):
+        failing_change()
     assert nudges_waiting() == 0
     assert event_relay() == 0
     assert subscriber() == []
