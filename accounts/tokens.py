@@ -41,7 +41,7 @@ MESSAGES = {
     "token_invalid_signature": "The token's signature does not verify.",
     "token_unsupported_algorithm": "The token is signed with an algorithm this service does not accept.",
     "token_wrong_type": "This type of token cannot be used here (a refresh token is not an access token).",
-    "token_revoked": "The token has been revoked (logout, rotation or password change).",
+    "token_revoked": "The token has been revoked (logout, rotation, password change or deactivation).",
     "user_inactive": "The account is deactivated.",
     "user_not_found": "The token's user does not exist.",
 }

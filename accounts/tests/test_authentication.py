@@ -30,9 +30,7 @@ def _b64(data: dict) -> str:
 
 
 def _access_payload(user) -> dict:
-    return jwt.decode(
-        str(RefreshToken.for_user(user).access_token), options={"verify_signature": False}
-    )
+    return jwt.decode(str(RefreshToken.for_user(user).access_token), options={"verify_signature": False})
 
 
 def _refused(response, code: str) -> None:
@@ -64,7 +62,9 @@ def test_expired_token(user):
 
 
 def test_bad_signature(user):
-    token = jwt.encode(_access_payload(user), "another-key-of-sufficient-length-0123456789", algorithm="HS256")
+    token = jwt.encode(
+        _access_payload(user), "another-key-of-sufficient-length-0123456789", algorithm="HS256"
+    )
     _refused(_get_me(token), "token_invalid_signature")
 
 
