@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from integrations.extraction import UnprocessableTextError
+from celery import signals
+
+from integrations.extraction import UnprocessableTextError, pipeline
 from integrations.services import extraction_job_fail, extraction_job_run
 from kglab.celery import QUEUE_EXTRACTION, PermanentTaskError, ReliableTask, app
 
@@ -24,3 +26,11 @@ def extract_entities(job_id: int) -> None:
         extraction_job_run(job_id=job_id)
     except UnprocessableTextError as exc:
         raise PermanentTaskError(str(exc)) from exc
+
+
+@signals.worker_init.connect
+def _pipeline_preload(sender=None, **kwargs) -> None:
+    """A worker that consumes the extraction queue loads the spaCy pipeline before it forks
+    its pool: the children share it and the first job pays no load time."""
+    if QUEUE_EXTRACTION in sender.app.amqp.queues.consume_from:
+        pipeline()
