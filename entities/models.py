@@ -4,8 +4,10 @@ import unicodedata
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import F, Func
 from pgvector.django import HnswIndex, VectorField
 
 from kglab.models import OwnedModel
@@ -17,6 +19,19 @@ type_slug_validator = RegexValidator(
     "A type is a lower-case slug: a letter, then letters, digits, '-' or '_' (64 at most).",
     code="invalid_type",
 )
+
+
+def search_document() -> Func:
+    """The weighted full-text document of an entity (name A, aliases B, description C), as
+    the SQL function created by migration 0002; the GIN index `entities_search_fts` is on
+    exactly this expression, so a query using it is answered from the index."""
+    return Func(
+        F("name"),
+        F("aliases"),
+        F("description"),
+        function="entities_search_document",
+        output_field=SearchVectorField(),
+    )
 
 
 def normalize_name(name: str) -> str:
@@ -69,11 +84,14 @@ class Entity(OwnedModel):
             ),
         ]
         indexes = [
+            # Lists page through one owner's rows by id: this keeps them an index range scan.
+            models.Index(fields=["owner", "id"], name="entities_owner_id"),
             models.Index(fields=["owner", "type"], name="entities_owner_type"),
             models.Index(fields=["owner", "confidence"], name="entities_owner_confidence"),
             models.Index(fields=["owner", "updated_at"], name="entities_owner_updated"),
             GinIndex(OpClass("normalized_name", name="gin_trgm_ops"), name="entities_name_trgm"),
             GinIndex(fields=["aliases"], name="entities_aliases"),
+            GinIndex(search_document(), name="entities_search_fts"),
             HnswIndex(
                 name="entities_embedding_hnsw",
                 fields=["embedding"],

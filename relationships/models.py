@@ -46,6 +46,7 @@ class Relationship(OwnedModel):
             # Traversal in both directions, with the type alongside for filtered hops.
             models.Index(fields=["source", "type"], name="relationships_source_type"),
             models.Index(fields=["target", "type"], name="relationships_target_type"),
+            models.Index(fields=["owner", "id"], name="relationships_owner_id"),
             models.Index(fields=["owner", "type"], name="relationships_owner_type"),
             models.Index(fields=["owner", "confidence"], name="relationships_owner_conf"),
             models.Index(fields=["owner", "updated_at"], name="relationships_owner_updated"),
