@@ -89,8 +89,14 @@ class OwnedModelViewSet(viewsets.ModelViewSet):
         self.check_object_permissions(self.request, instance)
         return instance
 
-    def resolve_owner(self, requested):
-        """The owner of a new row: the caller, or (admins only) the user they named."""
+    def requested_owner(self, body):
+        """The owner of new rows: the caller, or (admins only) the user named by `owner`."""
+        requested = None
+        if isinstance(body, dict) and body.get("owner") is not None:
+            try:
+                requested = OwnerField().run_validation(body["owner"])
+            except exceptions.ValidationError as error:
+                raise exceptions.ValidationError({"owner": error.detail}) from error
         user = self.request.user
         if not may_act_for_owner(user, requested):
             raise exceptions.PermissionDenied("Only admins may create rows for another owner.")
@@ -111,10 +117,13 @@ class OwnedModelViewSet(viewsets.ModelViewSet):
         return self.with_etag(Response(self.get_serializer(instance).data), instance)
 
     def create(self, request, *args, **kwargs):
+        # Who the row is for is settled before the input: a forbidden owner is a 403 whatever
+        # else the body says.
+        owner = self.requested_owner(request.data)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        owner = self.resolve_owner(data.pop("owner", None))
+        data.pop("owner", None)
         instance = type(self).create_service(owner=owner, actor=request.user, via=self.via, **data)
         response = Response(self.get_serializer(instance).data, status=status.HTTP_201_CREATED)
         return self.with_etag(response, instance)
@@ -175,13 +184,7 @@ class BulkUpsertMixin:
         unknown = set(body) - {"items", "owner"}
         if unknown:
             raise exceptions.ValidationError({field: ["Unknown field."] for field in sorted(unknown)})
-        requested = None
-        if body.get("owner") is not None:
-            try:
-                requested = OwnerField().run_validation(body["owner"])
-            except exceptions.ValidationError as error:
-                raise exceptions.ValidationError({"owner": error.detail}) from error
-        owner = self.resolve_owner(requested)
+        owner = self.requested_owner(body)
         result = type(self).bulk_upsert_service(
             owner=owner, items=body["items"], actor=request.user, via="bulk"
         )

@@ -56,6 +56,8 @@ class RelationshipSerializer(serializers.ModelSerializer):
             "version",
         )
         read_only_fields = ("created_by", "created_via", "created_at", "updated_at", "version")
+        # Uniqueness is the database's job; the service answers a duplicate with 409.
+        validators: list = []
 
 
 class RelationshipBulkItemSerializer(serializers.Serializer):
