@@ -6,7 +6,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export DJANGO_SETTINGS_MODULE ?= kglab.settings.local
 
-.PHONY: run test setup venv services migrate admin lint format schema check-deploy bench-auth
+TOOLS ?= .venv-tools
+# Checks that need secrets only get throwaway values: they validate shape, not deployments.
+COMPOSE_CHECK_ENV := DJANGO_SECRET_KEY=compose-config-check POSTGRES_PASSWORD=compose-config-check \
+	RABBITMQ_PASSWORD=compose-config-check
+
+.PHONY: run test setup venv services migrate admin lint format schema check-deploy bench-auth \
+	containers-check dockerfile-check compose-check migrations-check
 
 $(VENV)/.installed: requirements/base.txt requirements/dev.txt requirements/production.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -30,8 +36,37 @@ setup: admin
 run: setup
 	$(VENV)/bin/honcho start -f Procfile
 
-test: venv services
-	$(VENV)/bin/pytest
+# pytest-django prefers DJANGO_SETTINGS_MODULE from the environment over pytest.ini, and this
+# Makefile exports the local settings: name the test settings explicitly.
+test: venv services containers-check
+	DJANGO_SETTINGS_MODULE=kglab.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The container definitions are checked on every test run; either failing fails `make test`.
+containers-check: dockerfile-check compose-check
+
+dockerfile-check: venv
+	$(VENV)/bin/hadolint docker/Dockerfile
+
+# docker-compose 1.29 validates a file against the Compose specification without a Docker
+# engine. Its pins clash with ours (and its PyYAML 5.4 only builds with Cython < 3), so it
+# lives in a virtualenv of its own.
+$(TOOLS)/.installed:
+	test -x $(TOOLS)/bin/python || python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q --upgrade pip "cython<3" wheel setuptools
+	$(TOOLS)/bin/pip install -q --no-build-isolation "pyyaml==5.4.1"
+	$(TOOLS)/bin/pip install -q "docker-compose==1.29.2"
+	touch $@
+
+compose-check: $(TOOLS)/.installed
+	$(COMPOSE_CHECK_ENV) $(TOOLS)/bin/docker-compose --env-file .env.example -f docker-compose.yml config -q
+
+migrations-check: venv
+	DJANGO_SETTINGS_MODULE=kglab.settings.test $(PY) manage.py makemigrations --check --dry-run
+
+check-deploy: venv
+	DJANGO_SETTINGS_MODULE=kglab.settings.production DJANGO_ALLOWED_HOSTS=kg.example.org \
+	DJANGO_SECRET_KEY=$$($(PY) -c "import secrets; print(secrets.token_urlsafe(64))") \
+	$(PY) manage.py check --deploy --fail-level WARNING
 
 lint: venv
 	$(VENV)/bin/ruff check .
