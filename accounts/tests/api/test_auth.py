@@ -134,6 +134,11 @@ def test_login_missing_fields_is_400(anon_client):
     assert "password" in error["details"]["fields"]
 
 
+def test_login_with_a_body_that_is_not_json_is_400(anon_client):
+    response = anon_client.post(LOGIN, data="{not json", content_type="application/json")
+    assert_error(response, 400, "parse_error")
+
+
 def test_login_ignores_a_broken_authorization_header(user):
     client = bearer("garbage")
     assert client.post(LOGIN, {"email": user.email, "password": PASSWORD}).status_code == 200
