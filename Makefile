@@ -38,8 +38,11 @@ run: setup
 
 # pytest-django prefers DJANGO_SETTINGS_MODULE from the environment over pytest.ini, and this
 # Makefile exports the local settings: name the test settings explicitly.
+# pytest's exit code 5 (nothing collected) is a failure too, not a silent pass.
 test: venv services containers-check
-	DJANGO_SETTINGS_MODULE=kglab.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)
+	DJANGO_SETTINGS_MODULE=kglab.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: FAILED, pytest collected no tests" >&2; exit 1; fi; \
+	exit $$status
 
 # The container definitions are checked on every test run; either failing fails `make test`.
 containers-check: dockerfile-check compose-check
