@@ -32,7 +32,8 @@ from redis.exceptions import RedisError
 from kglab.api.exceptions import error_response
 
 
-def _timeout() -> datetime.timedelta:
+def check_timeout() -> datetime.timedelta:
+    """`HEALTH_CHECK_TIMEOUT_SECONDS` as a timedelta: the default `timeout` of every check."""
     return datetime.timedelta(seconds=settings.HEALTH_CHECK_TIMEOUT_SECONDS)
 
 
@@ -49,7 +50,7 @@ class DatabaseCheck(HealthCheck):
 
     name: typing.ClassVar[str] = "database"
     alias: str = DEFAULT_DB_ALIAS
-    timeout: datetime.timedelta = dataclasses.field(default_factory=_timeout, repr=False)
+    timeout: datetime.timedelta = dataclasses.field(default_factory=check_timeout, repr=False)
 
     def run(self) -> None:
         wrapper = connections[self.alias]
@@ -78,7 +79,7 @@ class MigrationsCheck(HealthCheck):
 
     name: typing.ClassVar[str] = "migrations"
     alias: str = DEFAULT_DB_ALIAS
-    timeout: datetime.timedelta = dataclasses.field(default_factory=_timeout, repr=False)
+    timeout: datetime.timedelta = dataclasses.field(default_factory=check_timeout, repr=False)
 
     def run(self) -> None:
         connection = connections[self.alias]
@@ -100,7 +101,7 @@ class RedisCheck(HealthCheck):
     """Redis (cache, rate limits, Channels layer) answers PING at `REDIS_URL`."""
 
     name: typing.ClassVar[str] = "redis"
-    timeout: datetime.timedelta = dataclasses.field(default_factory=_timeout, repr=False)
+    timeout: datetime.timedelta = dataclasses.field(default_factory=check_timeout, repr=False)
 
     async def run(self) -> None:
         seconds = self.timeout.total_seconds()
@@ -121,7 +122,7 @@ class BrokerCheck(HealthCheck):
     """RabbitMQ accepts an AMQP connection (login included) at `CELERY_BROKER_URL`."""
 
     name: typing.ClassVar[str] = "broker"
-    timeout: datetime.timedelta = dataclasses.field(default_factory=_timeout, repr=False)
+    timeout: datetime.timedelta = dataclasses.field(default_factory=check_timeout, repr=False)
 
     def run(self) -> None:
         seconds = self.timeout.total_seconds()
