@@ -151,7 +151,8 @@ def neighbors(
     lie beyond the depth and are not included).
 
     At most `limit` neighbours (the start entity is not counted) and `4 * limit` edges are
-    returned; `truncated` says a cap cut the result. One SQL statement per level."""
+    returned; `truncated` says a cap cut the result. One SQL statement per level, plus one
+    that reads the entities reached."""
     direction = Direction(direction)
     if not 1 <= depth <= MAX_NEIGHBOR_DEPTH:
         raise ValueError(f"depth must be between 1 and {MAX_NEIGHBOR_DEPTH}")
@@ -159,19 +160,12 @@ def neighbors(
         raise ValueError(f"limit must be between 1 and {MAX_NEIGHBOR_LIMIT}")
 
     filters, filter_params = _edge_filters(types=types, min_confidence=min_confidence)
-    hop = _hop_sql(direction, filters, exclude=True)
-    sql = (
-        f"SELECT h.id, h.source_id, h.target_id, h.type, h.confidence, h.next_id,"  # noqa: S608
-        f" e.name, e.type, e.confidence"
-        f" FROM ({hop}) h JOIN {_ENT} e ON e.id = h.next_id AND e.owner_id = %(owner)s"
-        f" LIMIT %(rows)s"
-    )
-    root = GraphNode(entity.pk, entity.name, entity.type, entity.confidence, 0)
-    reached: dict[int, GraphNode] = {root.id: root}
+    sql = f"{_hop_sql(direction, filters, exclude=True)} LIMIT %(rows)s"
+    distance: dict[int, int] = {entity.pk: 0}
     edges: dict[int, GraphEdge] = {}
     edge_cap = EDGES_PER_NODE * limit
     earlier: list[int] = []  # nodes at a smaller distance than the frontier
-    frontier = [root.id]
+    frontier = [entity.pk]
     truncated = False
 
     for level in range(1, depth + 1):
@@ -188,12 +182,12 @@ def neighbors(
         # A full page means the statement stopped early: there may be more.
         truncated = len(rows) > edge_cap - len(edges)
         next_frontier: list[int] = []
-        for edge_id, source_id, target_id, rtype, rconf, next_id, name, etype, econf in rows:
-            if next_id not in reached:
-                if len(reached) > limit:
+        for edge_id, source_id, target_id, rtype, rconf, _, next_id in rows:
+            if next_id not in distance:
+                if len(distance) > limit:
                     truncated = True
                     continue
-                reached[next_id] = GraphNode(next_id, name, etype, econf, level)
+                distance[next_id] = level
                 next_frontier.append(next_id)
             if len(edges) < edge_cap:
                 edges[edge_id] = GraphEdge(edge_id, source_id, target_id, rtype, rconf)
@@ -204,15 +198,27 @@ def neighbors(
         earlier.extend(frontier)
         frontier = next_frontier
 
-    nodes = sorted(reached.values(), key=lambda n: (n.distance, n.id))
+    nodes = _nodes(owner_id=entity.owner_id, distance=distance)
     return Neighborhood(
-        root_id=root.id,
+        root_id=entity.pk,
         depth=depth,
         direction=direction,
         nodes=nodes,
         edges=sorted(edges.values(), key=lambda e: e.id),
         truncated=truncated,
     )
+
+
+def _nodes(*, owner_id: int, distance: dict[int, int]) -> list[GraphNode]:
+    """The entities reached, read in one statement (only the owner's: the walk never leaves
+    it), ordered by distance, then id."""
+    rows = _fetch(
+        f"SELECT e.id, e.name, e.type, e.confidence FROM {_ENT} e"  # noqa: S608
+        f" WHERE e.owner_id = %(owner)s AND e.id = ANY(%(ids)s)",
+        {"owner": owner_id, "ids": list(distance)},
+    )
+    nodes = [GraphNode(pk, name, etype, conf, distance[pk]) for pk, name, etype, conf in rows]
+    return sorted(nodes, key=lambda n: (n.distance, n.id))
 
 
 def subgraph(
@@ -226,8 +232,8 @@ def subgraph(
 ) -> Neighborhood:
     """The subgraph induced by the k-hop neighbourhood of `entity`, for export: the same nodes
     as `neighbors`, and every relationship (matching `types` and `min_confidence`) between two
-    of them, including those among the nodes at the last level. One SQL statement per level
-    plus one for the edges."""
+    of them, including those among the nodes at the last level. One SQL statement per level,
+    one for the entities and one for the edges."""
     hood = neighbors(
         entity=entity,
         depth=depth,

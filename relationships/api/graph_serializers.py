@@ -93,6 +93,17 @@ class GraphNodeSerializer(serializers.Serializer):
     confidence = serializers.FloatField()
     distance = serializers.IntegerField(help_text="Hops from the start entity.")
 
+    def to_representation(self, instance) -> dict:
+        # A response carries thousands of nodes: building the dict directly is an order of
+        # magnitude faster than DRF's field-by-field pass. The fields above document it.
+        return {
+            "id": instance.id,
+            "name": instance.name,
+            "type": instance.type,
+            "confidence": instance.confidence,
+            "distance": instance.distance,
+        }
+
 
 class GraphEdgeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -100,6 +111,16 @@ class GraphEdgeSerializer(serializers.Serializer):
     target = serializers.IntegerField(source="target_id")
     type = serializers.CharField()
     confidence = serializers.FloatField()
+
+    def to_representation(self, instance) -> dict:
+        # See GraphNodeSerializer.to_representation.
+        return {
+            "id": instance.id,
+            "source": instance.source_id,
+            "target": instance.target_id,
+            "type": instance.type,
+            "confidence": instance.confidence,
+        }
 
 
 class NeighborhoodSerializer(serializers.Serializer):

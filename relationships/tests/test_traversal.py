@@ -144,19 +144,20 @@ def test_traversal_never_leaves_the_owner(user, other_user):
     assert traversal.shortest_path(source=mine["alice"], target=theirs["secret"]) is None
 
 
-def test_one_statement_per_level_at_most(user):
+def test_statements_are_bounded_by_depth_not_by_nodes(user):
     g = build_graph(
         user, [(f"n{i}", f"n{i + 1}") for i in range(8)] + [("n0", f"side{i}") for i in range(30)]
     )
+    # One statement per level, plus one that reads the entities reached.
     with CaptureQueriesContext(connection) as ctx:
         traversal.neighbors(entity=g["n0"], depth=5)
-    assert len(ctx.captured_queries) == 5
+    assert len(ctx.captured_queries) == 5 + 1
     with CaptureQueriesContext(connection) as ctx:
         traversal.neighbors(entity=g["n7"], depth=5, direction="outgoing")
-    assert len(ctx.captured_queries) == 2  # n7 -> n8, then nothing beyond n8: the walk stops
+    assert len(ctx.captured_queries) == 2 + 1  # n7 -> n8, then nothing beyond n8: the walk stops
     with CaptureQueriesContext(connection) as ctx:
         traversal.subgraph(entity=g["n0"], depth=3)
-    assert len(ctx.captured_queries) == 4
+    assert len(ctx.captured_queries) == 3 + 1 + 1  # and one for the induced edges
     with CaptureQueriesContext(connection) as ctx:
         path = traversal.shortest_path(source=g["n0"], target=g["n6"], direction="outgoing")
     assert path.length == 6
