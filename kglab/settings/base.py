@@ -240,7 +240,7 @@ CELERY_TASK_MAX_RETRIES = env_int("CELERY_TASK_MAX_RETRIES", 5)
 CELERY_TASK_RETRY_BACKOFF_BASE = float(env("CELERY_TASK_RETRY_BACKOFF_BASE", "2"))
 CELERY_TASK_RETRY_BACKOFF_MAX = float(env("CELERY_TASK_RETRY_BACKOFF_MAX", "600"))
 CELERY_TASK_ROUTES = {
-    "integrations.tasks.extraction_*": {"queue": "extraction"},
+    "integrations.tasks.extract*": {"queue": "extraction"},
     "kglab.tasks.event_*": {"queue": "events"},
 }
 # Workers refresh a cache key this often; the health check calls them down when it is older
