@@ -87,11 +87,8 @@ class EntityViewSet(BulkUpsertMixin, OwnedModelViewSet):
             result = entity_merge(
                 survivor=survivor, merge_ids=body.validated_data["merge_ids"], actor=request.user
             )
-        data = {
-            **result,
-            "entity": EntitySerializer(result["entity"], context=self.get_serializer_context()).data,
-        }
-        return self.with_etag(Response(EntityMergeResultSerializer(data).data), result["entity"])
+        data = EntityMergeResultSerializer(result, context=self.get_serializer_context()).data
+        return self.with_etag(Response(data), result["entity"])
 
     @extend_schema(
         summary="Entities with similar names",
