@@ -177,9 +177,10 @@ def extract(text: str) -> Extraction:
             found.append((span, entity, min(1.0, score)))
         spans_by_sentence.append(found)
 
-    _attach_surnames(entities)
+    moved = _attach_surnames(entities)
     relationships: dict[tuple, ExtractedRelationship] = {}
-    for sentence, found in zip(sentences, spans_by_sentence, strict=True):
+    for sentence, mentions in zip(sentences, spans_by_sentence, strict=True):
+        found = [(span, moved.get(entity.key, entity), score) for span, entity, score in mentions]
         for source, target, rel_type, confidence in _sentence_relations(found):
             if source.key == target.key:
                 continue
@@ -266,9 +267,13 @@ def _entity_for(entities: dict, span: Span, label: str) -> ExtractedEntity:
     return entities[key]
 
 
-def _attach_surnames(entities: dict[tuple[str, str], ExtractedEntity]) -> None:
+def _attach_surnames(
+    entities: dict[tuple[str, str], ExtractedEntity],
+) -> dict[tuple[str, str], ExtractedEntity]:
     """A one-word person ("Curie") that is the last name of exactly one full name in the same
-    document ("Marie Curie") is that person: its mentions move to the full name."""
+    document ("Marie Curie") is that person: its mentions move to the full name. Returns the
+    full name each removed key now stands for."""
+    moved: dict[tuple[str, str], ExtractedEntity] = {}
     full_names: dict[str, list[ExtractedEntity]] = {}
     for entity in entities.values():
         parts = entity.key[1].split()
@@ -279,10 +284,11 @@ def _attach_surnames(entities: dict[tuple[str, str], ExtractedEntity]) -> None:
         owners = full_names.get(parts[0], []) if entity.type == "person" and len(parts) == 1 else []
         if len(owners) == 1:
             owners[0].mentions.extend(entity.mentions)
-            owners[0].mentions.sort(key=lambda m: m.start)
+            moved[key] = owners[0]
             del entities[key]
     for entity in entities.values():
         entity.mentions.sort(key=lambda m: m.start)
+    return moved
 
 
 def _argument(root: Token) -> tuple[Token, str, str] | None:

@@ -129,9 +129,12 @@ def test_mentions_of_one_entity_combine_by_noisy_or():
 
 def test_a_surname_alone_is_the_one_full_name_it_belongs_to():
     text = "Marie Curie worked in Paris. Later Curie received a prize in Stockholm."
-    found = entities_by_name(extract(text))
+    extraction = extract(text)
+    found = entities_by_name(extraction)
     assert "Curie" not in found
     assert [m.text for m in found["Marie Curie"].mentions] == ["Marie Curie", "Curie"]
+    # Relations of the surname's sentence belong to the full name.
+    assert relation(extraction, "Marie Curie", "receive_in", "Stockholm") is not None
 
 
 def test_noisy_or_is_clipped_to_the_unit_interval():
