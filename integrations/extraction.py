@@ -25,7 +25,7 @@ from spacy.language import Language
 from spacy.pipeline._parser_internals import _beam_utils
 from spacy.tokens import Doc, Span, Token
 
-from entities.models import normalize_name
+from entities.models import Entity, normalize_name
 
 # spaCy's OntoNotes labels to our entity types. Dates, times, quantities and numbers are not
 # things a knowledge graph has nodes for, so those labels are skipped.
@@ -44,6 +44,7 @@ LABEL_TYPES: dict[str, str] = {
 }
 
 CO_OCCURS_WITH = "co_occurs_with"
+NAME_MAX_LENGTH = Entity._meta.get_field("name").max_length
 BEAM_WIDTH = 16
 BEAM_DENSITY = 0.0001
 # Scores are probabilities; a clipped floor keeps every stored confidence inside (0, 1].
@@ -255,7 +256,9 @@ def _trim(span: Span) -> Span | None:
         end -= 1
     if start == end or not any(t.is_alpha for t in doc[start:end]):
         return None
-    return doc[start:end]
+    trimmed = doc[start:end]
+    # A "name" longer than an entity name may be is a runaway span, not a name.
+    return trimmed if len(trimmed.text) <= NAME_MAX_LENGTH else None
 
 
 def _entity_for(entities: dict, span: Span, label: str) -> ExtractedEntity:

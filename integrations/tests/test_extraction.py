@@ -3,6 +3,7 @@ confidences, verb relations with their evidence, co-occurrences, and rejected in
 
 import pytest
 
+import integrations.extraction as extraction_module
 from integrations.extraction import (
     CO_OCCURS_WITH,
     UnprocessableTextError,
@@ -171,3 +172,10 @@ def test_the_pipeline_is_loaded_once_per_process():
 )
 def test_relation_types_are_slugs(words, slug):
     assert slugify_relation(words) == slug
+
+
+def test_spans_longer_than_an_entity_name_are_dropped(monkeypatch):
+    monkeypatch.setattr(extraction_module, "NAME_MAX_LENGTH", 12)
+    found = entities_by_name(extract(CURIE))
+    assert "University of Paris" not in found  # 19 characters
+    assert "Marie Curie" in found  # 11 characters
