@@ -207,7 +207,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {"BulkUpsertStatusEnum": "kglab.api.viewsets.BULK_UPSERT_STATUSES"},
+    "ENUM_NAME_OVERRIDES": {
+        "BulkUpsertStatusEnum": "kglab.api.viewsets.BULK_UPSERT_STATUSES",
+        "ExtractionJobStatusEnum": "integrations.models.jobs.ExtractionJobStatus",
+        "ModuleStatusEnum": "integrations.models.modules.ModuleStatus",
+    },
 }
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "http://localhost:3000,http://127.0.0.1:3000")
