@@ -20,7 +20,6 @@ from django.core.cache import cache
 from django.db import OperationalError
 
 from kglab.celery import (
-    WORK_QUEUES,
     PermanentTaskError,
     app,
     dead_letter_queue,
@@ -126,9 +125,16 @@ def worker_env() -> dict[str, str]:
 
 
 @contextmanager
-def celery_worker(*, concurrency: int = 2, pool: str = "prefork", extra: tuple[str, ...] = ()):
-    """A real `celery worker` process on this run's virtual host, consuming every work queue;
-    yields the Popen and stops it (SIGTERM, then SIGKILL) afterwards."""
+def celery_worker(
+    *,
+    concurrency: int = 2,
+    pool: str = "prefork",
+    queues: str = "default,events",
+    extra: tuple[str, ...] = (),
+):
+    """A real `celery worker` process on this run's virtual host, consuming `queues` (not
+    `extraction` by default: a worker on that queue loads the spaCy pipeline first); yields
+    the Popen and stops it (SIGTERM, then SIGKILL) afterwards."""
     name = f"test-{uuid.uuid4().hex[:12]}"
     process = subprocess.Popen(
         [
@@ -139,7 +145,7 @@ def celery_worker(*, concurrency: int = 2, pool: str = "prefork", extra: tuple[s
             "kglab",
             "worker",
             "-Q",
-            ",".join(WORK_QUEUES),
+            queues,
             "-c",
             str(concurrency),
             "-P",
