@@ -24,7 +24,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.module_loading import import_string
 from health_check.base import HealthCheck, HealthCheckResult
-from health_check.exceptions import HealthCheckException, ServiceUnavailable
+from health_check.exceptions import ServiceUnavailable, ServiceWarning
 from kombu import Connection as BrokerConnection
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -155,21 +155,29 @@ def check_name(check: HealthCheck) -> str:
 
 def _report(result: HealthCheckResult) -> dict:
     error = result.error
-    if error is not None and not isinstance(error, HealthCheckException):
-        error = HealthCheckException(str(error))
+    if error is None:
+        status = "ok"
+    elif isinstance(error, ServiceWarning):
+        status = "warning"
+    else:
+        status = "unavailable"
     return {
-        "status": "unavailable" if error else "ok",
+        "status": status,
         "took_ms": round(result.time_taken * 1000, 1),
-        "error": error.message if error else None,
+        "error": error.message if error is not None else None,
     }
 
 
 async def run_health_checks() -> tuple[bool, dict[str, dict]]:
-    """Runs every configured check concurrently; returns (all passed, report per check)."""
+    """Runs every configured check concurrently; returns (ready, report per check).
+
+    A check raising `ServiceWarning` (degraded but working, e.g. a growing backlog) is
+    reported as "warning" and does not make the process unready: taking it out of the load
+    balancer would not help."""
     checks = health_checks()
     results = await asyncio.gather(*(check.get_result() for check in checks))
     report = {check_name(result.check): _report(result) for result in results}
-    return all(entry["status"] == "ok" for entry in report.values()), report
+    return all(entry["status"] != "unavailable" for entry in report.values()), report
 
 
 _SAFE_METHODS = ("GET", "HEAD")
@@ -198,8 +206,10 @@ async def ready(request: HttpRequest) -> JsonResponse:
     healthy, report = await run_health_checks()
     body: dict[str, typing.Any] = {"status": "ok" if healthy else "unavailable", "checks": report}
     if not healthy:
-        failing = sorted(name for name, entry in report.items() if entry["status"] != "ok")
-        body["failing"] = failing
+        body["failing"] = sorted(name for name, entry in report.items() if entry["status"] == "unavailable")
+    warnings = sorted(name for name, entry in report.items() if entry["status"] == "warning")
+    if warnings:
+        body["warnings"] = warnings
     response = JsonResponse(body, status=200 if healthy else 503)
     add_never_cache_headers(response)
     return response

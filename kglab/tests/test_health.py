@@ -118,8 +118,26 @@ def test_ready_names_unapplied_migrations(core_checks):
 
 
 @pytest.mark.django_db
-def test_an_added_check_appears_under_its_name(core_checks):
-    core_checks.HEALTH_CHECKS = [*CORE_CHECKS, ("kglab.health.RedisCheck", {})]
+def test_a_warning_is_reported_without_making_the_process_unready(core_checks):
+    core_checks.HEALTH_CHECKS = [*CORE_CHECKS, "kglab.tests.health_checks.DegradedCheck"]
     response = Client().get("/health/ready/")
-    assert response.status_code == 200
-    assert list(response.json()["checks"]) == ["database", "migrations", "redis", "broker"]
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["status"] == "ok"
+    assert body["warnings"] == ["backlog"]
+    assert body["checks"]["backlog"] == {
+        "status": "warning",
+        "took_ms": body["checks"]["backlog"]["took_ms"],
+        "error": "backlog of 250 messages",
+    }
+
+
+@pytest.mark.django_db
+def test_a_check_that_crashes_is_unavailable_without_leaking_its_exception(core_checks):
+    core_checks.HEALTH_CHECKS = [*CORE_CHECKS, "kglab.tests.health_checks.BrokenCheck"]
+    response = Client().get("/health/ready/")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failing"] == ["broken"]
+    assert body["checks"]["broken"]["error"] == "unknown error"
+    assert "s3cr3t" not in response.content.decode()
