@@ -18,18 +18,18 @@ import jwt
 from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import Token
-from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.models import Role, User
 from accounts.selectors import DENYLIST_KEY, access_token_is_revoked, token_user_get, user_get_by_email
 from accounts.tokens import (
     AccessToken,
+    PresentedRefreshToken,
     RefreshToken,
     TokenPair,
     TokenRejected,
@@ -95,24 +95,34 @@ def user_login(*, email: str, password: str) -> tuple[User, TokenPair]:
 def token_refresh(*, refresh: str) -> TokenPair:
     """Exchanges a refresh token for a new pair and blacklists it: a refresh token works once.
     Presenting it again is a 401 `token_revoked`."""
-    token = token_validate(refresh, token_class=RefreshToken)
+    token = token_validate(refresh, token_class=PresentedRefreshToken)
     user = token_user_get(token=token)
     token_user_check(user=user, token=token)
-    outstanding, _ = OutstandingToken.objects.get_or_create(
-        jti=token[api_settings.JTI_CLAIM],
-        defaults={
-            "user": user,
-            "token": refresh,
-            "created_at": datetime_from_epoch(token["iat"]) if "iat" in token else None,
-            "expires_at": datetime_from_epoch(token["exp"]),
-        },
-    )
-    # The unique blacklist row is the claim on this token: of two concurrent refreshes with
-    # the same token, exactly one inserts it.
-    _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
-    if not created:
+    if not _refresh_token_claim(jti=token[api_settings.JTI_CLAIM]):
         raise token_rejected("token_revoked")
     return token_pair_for(user)
+
+
+_CLAIM_SQL = """
+    INSERT INTO {blacklisted} (token_id, blacklisted_at)
+    SELECT id, now() FROM {outstanding} WHERE jti = %s
+    ON CONFLICT (token_id) DO NOTHING
+    RETURNING id
+"""
+
+
+def _refresh_token_claim(*, jti: str) -> bool:
+    """Blacklists the outstanding refresh token `jti` in one statement; True only for the one
+    caller whose insert wins. The unique blacklist row is the claim: of two concurrent
+    refreshes with the same token exactly one succeeds. A token that was never recorded as
+    outstanding (not issued here) is not claimable either."""
+    sql = _CLAIM_SQL.format(
+        blacklisted=connection.ops.quote_name(BlacklistedToken._meta.db_table),
+        outstanding=connection.ops.quote_name(OutstandingToken._meta.db_table),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [jti])
+        return cursor.fetchone() is not None
 
 
 def token_verify(*, token: str) -> Token:

@@ -83,6 +83,15 @@ class RefreshToken(_TypedErrorsMixin, tokens.RefreshToken):
         return token
 
 
+class PresentedRefreshToken(RefreshToken):
+    """A refresh token presented for rotation. Its blacklist row is claimed atomically by the
+    rotation itself (`accounts.services.token_refresh`), which answers "already used?" in the
+    same statement, so the separate blacklist read of simplejwt is skipped."""
+
+    def check_blacklist(self) -> None:
+        return None
+
+
 def _reason_of(exc: TokenError) -> str:
     """Maps simplejwt's (chained) error to our error code."""
     if isinstance(exc, TokenWrongTypeError):
