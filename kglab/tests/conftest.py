@@ -1,9 +1,14 @@
-"""Fixtures of the platform tests: ports nothing listens on, and a database alias behind one."""
+"""Fixtures of the platform tests: ports nothing listens on, a database alias behind one, and
+the access log as parsed JSON lines."""
 
 import copy
+import io
+import json
+import logging
 import socket
 
 import pytest
+import structlog
 from django.db import connections
 
 
@@ -27,3 +32,27 @@ def unreachable_db_alias():
     connections[alias].close()
     del connections[alias]
     del connections.settings[alias]
+
+
+@pytest.fixture
+def access_lines():
+    """Lines of the access log, rendered by the configured JSON formatter."""
+    formatter = next(
+        handler.formatter
+        for handler in logging.getLogger().handlers
+        if isinstance(handler.formatter, structlog.stdlib.ProcessorFormatter)
+    )
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    logger = logging.getLogger("kglab.access")
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+    def lines() -> list[dict]:
+        return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+    yield lines
+    logger.removeHandler(handler)
+    logger.setLevel(previous)

@@ -1,8 +1,6 @@
 """Structured logs: one JSON object per line on stdout, with the request or task context."""
 
-import io
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -10,36 +8,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import structlog
 from django.test import Client
 
 from conftest import client_for
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def access_lines():
-    """Lines of the access log, rendered by the configured JSON formatter."""
-    formatter = next(
-        handler.formatter
-        for handler in logging.getLogger().handlers
-        if isinstance(handler.formatter, structlog.stdlib.ProcessorFormatter)
-    )
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(formatter)
-    logger = logging.getLogger("kglab.access")
-    previous = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-
-    def lines() -> list[dict]:
-        return [json.loads(line) for line in stream.getvalue().splitlines()]
-
-    yield lines
-    logger.removeHandler(handler)
-    logger.setLevel(previous)
 
 
 @pytest.mark.django_db
