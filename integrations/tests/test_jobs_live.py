@@ -54,7 +54,7 @@ def worker(django_db_setup, django_db_blocker):
         patch.setenv("CELERY_TASK_RETRY_BACKOFF_BASE", "0.25")
         with django_db_blocker.unblock():
             purge_queues()
-            with celery_worker(concurrency=2) as process:
+            with celery_worker(concurrency=2, queues="extraction") as process:
                 yield process
 
 
