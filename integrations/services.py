@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import kombu.exceptions
 import structlog
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
@@ -66,6 +67,7 @@ def _enqueue(job_ids: list[int]) -> None:
                 status=ExtractionJobStatus.FAILED,
                 error=f"Could not enqueue: the message broker is unavailable ({exc}).",
                 updated_at=timezone.now(),
+                version=F("version") + 1,
             )
             logger.warning("extraction_enqueue_failed", jobs=pending, error=repr(exc))
             raise ServiceUnavailable(
@@ -187,6 +189,7 @@ def extraction_job_fail(*, job_id: int, error: str, dead: bool = False) -> None:
             error=error[:_ERROR_MAX_CHARS],
             finished_at=timezone.now(),
             updated_at=timezone.now(),
+            version=F("version") + 1,
         )
     except Exception as exc:
         logger.warning("extraction_job_fail_unrecorded", job_id=job_id, status=status, error=repr(exc))

@@ -161,7 +161,9 @@ def test_unprocessable_text_fails_the_attempt_with_its_error(user):
     job = submit(user, text="12345 678 !!!")
     with pytest.raises(UnprocessableTextError):
         extraction_job_run(job_id=job.pk)
+    version = job.version
     job.refresh_from_db()
+    assert job.version > version + 1  # claimed, then failed: each change is a new ETag
     assert job.status == "failed"
     assert job.attempts == 1
     assert "no letters" in job.error
