@@ -62,6 +62,10 @@ def build_logging_config(*, level: str, fmt: str) -> dict:
             # The access log middleware writes one line per request; these would repeat it.
             "django.server": {"level": logging.WARNING},
             "django.request": {"level": logging.ERROR},
+            # uvicorn's worker processes log through our handler once the app is loaded (its
+            # parent process never loads Django, so its few start/stop lines stay plain).
+            "uvicorn": {"handlers": ["stdout"], "level": level, "propagate": False},
+            "uvicorn.error": {"level": level},
             "uvicorn.access": {"level": logging.WARNING},
             # A failing check is reported in the readiness response and the access log; the
             # library's per-check traceback adds nothing. Unexpected errors still log.
