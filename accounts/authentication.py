@@ -15,7 +15,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication as BaseJWT
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 
-from accounts.selectors import access_token_is_revoked, token_user_get
+from accounts.selectors import access_token_denylist_check, token_user_get
 from accounts.tokens import TokenRejected, token_rejected, token_user_check, token_validate
 
 
@@ -62,8 +62,7 @@ class JWTAuthentication(BaseJWTAuthentication):
             except TokenRejected as exc:
                 first_error = first_error or exc
                 continue
-            if access_token_is_revoked(jti=token[api_settings.JTI_CLAIM]):
-                raise token_rejected("token_revoked")
+            access_token_denylist_check(token=token)
             return token
         raise first_error
 

@@ -11,9 +11,10 @@ from accounts.tokens import token_rejected
 DENYLIST_KEY = "auth:denied-jti:{jti}"
 
 
-def access_token_is_revoked(*, jti: str) -> bool:
-    """Whether the access token with this `jti` was revoked (logout). One Redis GET."""
-    return cache.get(DENYLIST_KEY.format(jti=jti)) is not None
+def access_token_denylist_check(*, token: Token) -> None:
+    """Refuses (401 `token_revoked`) an access token revoked at logout. One Redis GET."""
+    if cache.get(DENYLIST_KEY.format(jti=token[api_settings.JTI_CLAIM])) is not None:
+        raise token_rejected("token_revoked")
 
 
 def user_list() -> QuerySet[User]:

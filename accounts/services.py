@@ -26,7 +26,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.models import Role, User
-from accounts.selectors import DENYLIST_KEY, access_token_is_revoked, token_user_get, user_get_by_email
+from accounts.selectors import DENYLIST_KEY, access_token_denylist_check, token_user_get, user_get_by_email
 from accounts.tokens import (
     AccessToken,
     PresentedRefreshToken,
@@ -130,8 +130,8 @@ def token_verify(*, token: str) -> Token:
     type, revocation, user active) and returns it."""
     token_class = RefreshToken if _claimed_type(token) == RefreshToken.token_type else AccessToken
     validated = token_validate(token, token_class=token_class)
-    if token_class is AccessToken and access_token_is_revoked(jti=validated[api_settings.JTI_CLAIM]):
-        raise token_rejected("token_revoked")
+    if token_class is AccessToken:
+        access_token_denylist_check(token=validated)
     token_user_check(user=token_user_get(token=validated), token=validated)
     return validated
 
