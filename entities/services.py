@@ -261,32 +261,55 @@ def _entity_merge_item(entity: Entity, item: dict) -> bool:
     return changed
 
 
-_ENTITY_MERGE_FIELDS = [
-    "aliases",
-    "provenance",
-    "metadata",
-    "description",
-    "confidence",
-    "mention_count",
-    "version",
-    "updated_at",
-]
+_ENTITY_COLUMNS = ", ".join(
+    field.column for field in Entity._meta.concrete_fields if field.name != "embedding"
+)
 
 
 def _entities_lock_by_keys(owner_id: int, keys: list[tuple]) -> dict[tuple, Entity]:
-    """Locks the owner's rows with these (type, normalized_name) keys, in id order."""
+    """Locks the owner's rows with these (type, normalized_name) keys, in id order. The keys
+    travel as two arrays joined against the unique index: one short statement whatever the
+    batch size."""
     if not keys:
         return {}
-    condition = Q()
-    for entity_type, normalized in keys:
-        condition |= Q(type=entity_type, normalized_name=normalized)
-    rows = (
-        Entity.objects.filter(condition, owner_id=owner_id)
-        .defer("embedding")
-        .order_by("id")
-        .select_for_update(of=("self",))
+    table = Entity._meta.db_table
+    sql = (
+        f"SELECT {_ENTITY_COLUMNS} FROM {table} WHERE owner_id = %s AND (type, normalized_name) IN "  # noqa: S608
+        "(SELECT * FROM unnest(%s::text[], %s::text[])) ORDER BY id FOR UPDATE"
     )
-    return {(row.type, row.normalized_name): row for row in rows}
+    params = [owner_id, [key[0] for key in keys], [key[1] for key in keys]]
+    return {(row.type, row.normalized_name): row for row in Entity.objects.raw(sql, params)}
+
+
+def _entities_write_merged(rows: list[Entity]) -> None:
+    """Writes the merged fields of `rows` in one UPDATE ... FROM unnest(arrays)."""
+    table = Entity._meta.db_table
+    sql = (
+        f"UPDATE {table} AS e SET "  # noqa: S608
+        "aliases = ARRAY(SELECT a.value FROM jsonb_array_elements_text(v.aliases) WITH ORDINALITY "
+        "AS a(value, position) ORDER BY a.position)::varchar(512)[], "
+        "provenance = v.provenance, metadata = v.metadata, description = v.description, "
+        "confidence = v.confidence, mention_count = v.mention_count, version = v.version, "
+        "updated_at = v.updated_at "
+        "FROM unnest(%s::bigint[], %s::jsonb[], %s::jsonb[], %s::jsonb[], %s::text[], "
+        "%s::float8[], %s::integer[], %s::integer[], %s::timestamptz[]) "
+        "AS v(id, aliases, provenance, metadata, description, confidence, mention_count, version, "
+        "updated_at) "
+        "WHERE e.id = v.id"
+    )
+    params = [
+        [row.pk for row in rows],
+        [Jsonb(list(row.aliases)) for row in rows],
+        [Jsonb(row.provenance) for row in rows],
+        [Jsonb(row.metadata) for row in rows],
+        [row.description for row in rows],
+        [row.confidence for row in rows],
+        [row.mention_count for row in rows],
+        [row.version for row in rows],
+        [row.updated_at for row in rows],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _entities_insert_new(
@@ -407,7 +430,7 @@ def entity_bulk_upsert(
             else:
                 status_by_key[key] = "unchanged"
         if changed:
-            Entity.objects.bulk_update(changed, _ENTITY_MERGE_FIELDS)
+            _entities_write_merged(changed)
         rows.update(created)
 
         events = [

@@ -356,21 +356,50 @@ def relationship_merge_values(row: Relationship, item: dict) -> bool:
     return changed
 
 
-_MERGE_FIELDS = ["confidence", "metadata", "evidence", "valid_from", "valid_to", "version", "updated_at"]
+_COLUMNS = ", ".join(field.column for field in Relationship._meta.concrete_fields)
 
 
 def _lock_by_keys(owner_id: int, keys: list[tuple]) -> dict[tuple, Relationship]:
+    """Locks the owner's edges with these (source, target, type) keys, in id order, in one
+    statement joining the keys (as arrays) against the unique index."""
     if not keys:
         return {}
-    condition = Q()
-    for source_id, target_id, rel_type in keys:
-        condition |= Q(source_id=source_id, target_id=target_id, type=rel_type)
-    rows = (
-        Relationship.objects.filter(condition, owner_id=owner_id)
-        .order_by("id")
-        .select_for_update(of=("self",))
+    table = Relationship._meta.db_table
+    sql = (
+        f"SELECT {_COLUMNS} FROM {table} WHERE owner_id = %s AND (source_id, target_id, type) IN "  # noqa: S608
+        "(SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[])) ORDER BY id FOR UPDATE"
     )
-    return {(row.source_id, row.target_id, row.type): row for row in rows}
+    params = [owner_id, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]]
+    return {(row.source_id, row.target_id, row.type): row for row in Relationship.objects.raw(sql, params)}
+
+
+def _write_rows(rows: list[Relationship]) -> None:
+    """Writes ends and merged fields of `rows` in one UPDATE ... FROM unnest(arrays)."""
+    table = Relationship._meta.db_table
+    sql = (
+        f"UPDATE {table} AS r SET "  # noqa: S608
+        "source_id = v.source_id, target_id = v.target_id, confidence = v.confidence, "
+        "metadata = v.metadata, evidence = v.evidence, valid_from = v.valid_from, "
+        "valid_to = v.valid_to, version = v.version, updated_at = v.updated_at "
+        "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::float8[], %s::jsonb[], "
+        "%s::jsonb[], %s::timestamptz[], %s::timestamptz[], %s::integer[], %s::timestamptz[]) "
+        "AS v(id, source_id, target_id, confidence, metadata, evidence, valid_from, valid_to, "
+        "version, updated_at) WHERE r.id = v.id"
+    )
+    params = [
+        [row.pk for row in rows],
+        [row.source_id for row in rows],
+        [row.target_id for row in rows],
+        [row.confidence for row in rows],
+        [Jsonb(row.metadata) for row in rows],
+        [Jsonb(row.evidence) for row in rows],
+        [row.valid_from for row in rows],
+        [row.valid_to for row in rows],
+        [row.version for row in rows],
+        [row.updated_at for row in rows],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _insert_new(*, owner_id: int, actor_id: int | None, via: str, items: list[dict]) -> dict:
@@ -477,7 +506,7 @@ def relationship_bulk_upsert(
             else:
                 status_by_key[key] = "unchanged"
         if changed:
-            Relationship.objects.bulk_update(changed, _MERGE_FIELDS)
+            _write_rows(changed)
         rows.update(created)
         events = [
             {
@@ -565,5 +594,5 @@ def relationships_redirect(*, survivor_id: int, merged_ids: list[int]) -> dict:
     if to_delete:
         Relationship.objects.filter(pk__in=to_delete).delete()
     if to_update:
-        Relationship.objects.bulk_update(to_update, ["source", "target", *_MERGE_FIELDS], batch_size=500)
+        _write_rows(to_update)
     return {"redirected": redirected, "combined": combined, "dropped_self_loops": len(self_loops)}
