@@ -16,7 +16,7 @@ graph in memory (networkx reference) without reading it back:
 Rows go in with COPY (psycopg 3 `cursor.copy`); the secondary indexes of both tables are
 dropped before the load and rebuilt after it, and their foreign keys are dropped and added
 again (one validating join instead of a trigger per row); primary keys and unique constraints
-stay. Then both tables are ANALYZEd.
+stay. Then both tables are VACUUMed and ANALYZEd.
 """
 
 from __future__ import annotations
@@ -264,9 +264,11 @@ def load() -> dict:
                 "SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT max(id) FROM " + table + "))",
                 [table],
             )
+    # VACUUM sets the visibility map (as autovacuum would on a live system), which lets
+    # index-only scans skip the table.
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {Entity._meta.db_table}")
-        cursor.execute(f"ANALYZE {Relationship._meta.db_table}")
+        cursor.execute(f"VACUUM ANALYZE {Entity._meta.db_table}")
+        cursor.execute(f"VACUUM ANALYZE {Relationship._meta.db_table}")
     timings["total_s"] = round(time.perf_counter() - started, 2)
     return timings
 

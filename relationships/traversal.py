@@ -17,6 +17,7 @@ owner's graph even when two owners' graphs share names.
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -108,25 +109,24 @@ def _edge_filters(*, types: Sequence[str] | None, min_confidence: float | None) 
     return "".join(f" AND {clause}" for clause in clauses), params
 
 
-def _hop_sql(direction: Direction, filters: str, *, exclude: bool) -> str:
-    """Edges leaving the frontier in `direction`, each with the node it leads to (`next_id`)
-    and the frontier node it leaves (`from_id`). With `exclude`, edges leading back into
-    `%(exclude)s` (nodes already reached) are left out in SQL."""
+def _hop_sql(direction: Direction, filters: str, *, with_edges: bool) -> str:
+    """One hop from the frontier `%(frontier)s` in `direction`: for each relationship taken,
+    the frontier node it leaves (`from_id`) and the node it leads to (`next_id`), leaving out
+    nodes in `%(exclude)s` (already reached). With `with_edges`, the relationship's id, ends,
+    type and confidence too; without, the outgoing hop is answered from the
+    (owner, source, target, type) index alone."""
+    edge = "r.id, r.source_id, r.target_id, r.type, r.confidence, " if with_edges else ""
     branches = []
-    for follow, sides in (
+    for follow, (here, there) in (
         (Direction.OUTGOING, ("source_id", "target_id")),
         (Direction.INCOMING, ("target_id", "source_id")),
     ):
-        if direction not in (follow, Direction.BOTH):
-            continue
-        here, there = sides
-        skip = f" AND NOT (r.{there} = ANY(%(exclude)s))" if exclude else ""
-        branches.append(
-            f"SELECT r.id, r.source_id, r.target_id, r.type, r.confidence,"  # noqa: S608
-            f" r.{here} AS from_id, r.{there} AS next_id"
-            f" FROM {_REL} r"
-            f" WHERE r.owner_id = %(owner)s AND r.{here} = ANY(%(frontier)s){skip}{filters}"
-        )
+        if direction in (follow, Direction.BOTH):
+            branches.append(
+                f"SELECT {edge}r.{here} AS from_id, r.{there} AS next_id FROM {_REL} r"  # noqa: S608
+                f" WHERE r.owner_id = %(owner)s AND r.{here} = ANY(%(frontier)s)"
+                f" AND NOT (r.{there} = ANY(%(exclude)s)){filters}"
+            )
     return " UNION ALL ".join(branches)
 
 
@@ -160,7 +160,7 @@ def neighbors(
         raise ValueError(f"limit must be between 1 and {MAX_NEIGHBOR_LIMIT}")
 
     filters, filter_params = _edge_filters(types=types, min_confidence=min_confidence)
-    sql = f"{_hop_sql(direction, filters, exclude=True)} LIMIT %(rows)s"
+    sql = f"{_hop_sql(direction, filters, with_edges=True)} LIMIT %(rows)s"
     distance: dict[int, int] = {entity.pk: 0}
     edges: dict[int, GraphEdge] = {}
     edge_cap = EDGES_PER_NODE * limit
@@ -275,8 +275,9 @@ def shortest_path(
     source), or None when there is none within `max_depth`.
 
     Bidirectional breadth-first search: the smaller of the two frontiers is expanded by one
-    level per SQL statement (so at most `max_depth` statements, plus one to read the nodes of
-    the path), which visits about the square root of the nodes a one-sided search would."""
+    level per SQL statement (so at most `max_depth` statements, plus one that reads the
+    entities and relationships of the path), which visits about the square root of the nodes
+    a one-sided search would."""
     direction = Direction(direction)
     if not 1 <= max_depth <= MAX_PATH_DEPTH:
         raise ValueError(f"max_depth must be between 1 and {MAX_PATH_DEPTH}")
@@ -288,61 +289,100 @@ def shortest_path(
         )
 
     filters, filter_params = _edge_filters(types=types, min_confidence=min_confidence)
+    # Only (node reached, node it was reached from) travel back per level: a level can reach
+    # tens of thousands of entities, and the few entities and relationships of the path are
+    # read once at the end.
     statements = {
         side: (
-            f"SELECT DISTINCT ON (h.next_id) h.next_id, h.from_id, h.id, h.source_id, h.target_id,"  # noqa: S608
-            f" h.type, h.confidence FROM ({_hop_sql(way, filters, exclude=True)}) h"
-            f" ORDER BY h.next_id, h.id"
+            f"SELECT DISTINCT ON (h.next_id) h.next_id, h.from_id"  # noqa: S608
+            f" FROM ({_hop_sql(way, filters, with_edges=False)}) h ORDER BY h.next_id, h.from_id"
         )
         for side, way in (("forward", direction), ("backward", direction.reversed()))
     }
-    # node -> (hop distance from this side's end, neighbour one hop closer to it, edge)
-    seen: dict[str, dict[int, tuple[int, int | None, GraphEdge | None]]] = {
-        "forward": {source.pk: (0, None, None)},
-        "backward": {target.pk: (0, None, None)},
+    # node -> (hop distance from this side's end, neighbour one hop closer to that end)
+    seen: dict[str, dict[int, tuple[int, int | None]]] = {
+        "forward": {source.pk: (0, None)},
+        "backward": {target.pk: (0, None)},
     }
     frontiers = {"forward": [source.pk], "backward": [target.pk]}
     hops = 0
     while hops < max_depth and frontiers["forward"] and frontiers["backward"]:
         side = "forward" if len(frontiers["forward"]) <= len(frontiers["backward"]) else "backward"
-        other = "backward" if side == "forward" else "forward"
-        mine = seen[side]
+        mine, theirs = seen[side], seen["backward" if side == "forward" else "forward"]
         level = mine[frontiers[side][0]][0] + 1
         rows = _fetch(
             statements[side],
             {**filter_params, "owner": source.owner_id, "frontier": frontiers[side], "exclude": list(mine)},
         )
-        met: list[int] = []
-        for next_id, from_id, edge_id, edge_source, edge_target, rtype, rconf in rows:
-            mine[next_id] = (level, from_id, GraphEdge(edge_id, edge_source, edge_target, rtype, rconf))
-            if next_id in seen[other]:
-                met.append(next_id)
-        if met:
-            meeting = min(met, key=lambda node: (seen[other][node][0], node))
-            return _path_through(meeting, seen["forward"], seen["backward"])
+        mine.update((next_id, (level, from_id)) for next_id, from_id in rows)
         frontiers[side] = [row[0] for row in rows]
+        met = theirs.keys() & frontiers[side]
+        if met:
+            meeting = min(met, key=lambda node: (theirs[node][0], node))
+            return _path_through(
+                meeting,
+                forward=seen["forward"],
+                backward=seen["backward"],
+                owner_id=source.owner_id,
+                direction=direction,
+                filters=(filters, filter_params),
+            )
         hops += 1
     return None
 
 
-def _walk(start: int, parents: dict[int, tuple[int, int | None, GraphEdge | None]]):
-    node, edges, nodes = start, [], [start]
-    while (step := parents[node])[1] is not None:
-        _, node, edge = step
-        edges.append(edge)
-        nodes.append(node)
-    return nodes, edges
+def _walk(start: int, parents: dict[int, tuple[int, int | None]]) -> list[int]:
+    """Nodes from `start` back to the end the parents lead to."""
+    nodes = [start]
+    while (parent := parents[nodes[-1]][1]) is not None:
+        nodes.append(parent)
+    return nodes
 
 
-def _path_through(meeting: int, forward: dict, backward: dict) -> GraphPath:
-    back_nodes, back_edges = _walk(meeting, forward)
-    ahead_nodes, ahead_edges = _walk(meeting, backward)
-    ids = back_nodes[::-1] + ahead_nodes[1:]
-    edges = back_edges[::-1] + ahead_edges
-    rows = Entity.objects.filter(pk__in=ids).values_list("pk", "name", "type", "confidence")
-    by_id = {pk: (name, etype, conf) for pk, name, etype, conf in rows}
-    nodes = [GraphNode(pk, *by_id[pk], distance) for distance, pk in enumerate(ids)]
-    return GraphPath(nodes=nodes, edges=edges)
+def _path_through(
+    meeting: int,
+    *,
+    forward: dict,
+    backward: dict,
+    owner_id: int,
+    direction: Direction,
+    filters: tuple[str, dict],
+) -> GraphPath:
+    """The path source -> meeting -> target, its entities and the relationship of each hop
+    (the lowest id among those that fit) read in one statement."""
+    node_ids = _walk(meeting, forward)[::-1] + _walk(meeting, backward)[1:]
+    hops = list(itertools.pairwise(node_ids))
+    ends = {
+        Direction.OUTGOING: hops,
+        Direction.INCOMING: [(b, a) for a, b in hops],
+        Direction.BOTH: hops + [(b, a) for a, b in hops],
+    }[direction]
+    sql_filters, filter_params = filters
+    rows = _fetch(
+        f"SELECT 'node', e.id, e.name, e.type, e.confidence, NULL::bigint, NULL::bigint"  # noqa: S608
+        f" FROM {_ENT} e WHERE e.id = ANY(%(nodes)s)"
+        f" UNION ALL SELECT 'edge', r.id, NULL, r.type, r.confidence, r.source_id, r.target_id"
+        f" FROM {_REL} r JOIN unnest(%(sources)s::bigint[], %(targets)s::bigint[]) AS hop(s, t)"
+        f" ON r.source_id = hop.s AND r.target_id = hop.t WHERE r.owner_id = %(owner)s{sql_filters}",
+        {
+            **filter_params,
+            "owner": owner_id,
+            "nodes": node_ids,
+            "sources": [a for a, _ in ends],
+            "targets": [b for _, b in ends],
+        },
+    )
+    entities, relationships = {}, {}
+    for kind, pk, name, rtype, confidence, source_id, target_id in sorted(rows, key=lambda row: row[1]):
+        if kind == "node":
+            entities[pk] = (name, rtype, confidence)
+        else:
+            pair = frozenset((source_id, target_id))
+            relationships.setdefault(pair, GraphEdge(pk, source_id, target_id, rtype, confidence))
+    return GraphPath(
+        nodes=[GraphNode(pk, *entities[pk], distance) for distance, pk in enumerate(node_ids)],
+        edges=[relationships[frozenset(hop)] for hop in hops],
+    )
 
 
 def graph_cytoscape(*, graph: Neighborhood) -> dict:

@@ -195,6 +195,11 @@ def test_shortest_path_uses_the_cycle_when_both_ways(chain):
 def test_incoming_path_follows_edges_backwards(chain):
     path = traversal.shortest_path(source=chain["c"], target=chain["a"], direction="incoming")
     assert [n.id for n in path.nodes] == [chain["c"].pk, chain["b"].pk, chain["a"].pk]
+    # Each hop walked an edge from its target to its source: the edges keep their real ends.
+    assert [(e.source_id, e.target_id) for e in path.edges] == [
+        (chain["b"].pk, chain["c"].pk),
+        (chain["a"].pk, chain["b"].pk),
+    ]
     assert traversal.shortest_path(source=chain["a"], target=chain["c"], direction="incoming").length == 5
 
 
