@@ -1,7 +1,13 @@
-"""gunicorn settings of the web container: uvicorn workers serving the ASGI app."""
+"""gunicorn settings of the web container: uvicorn workers serving the ASGI app, logging
+the same JSON lines as the application."""
 
 import multiprocessing
 import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from kglab.logging import build_logging_config
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 worker_class = "uvicorn_worker.UvicornWorker"
@@ -10,8 +16,18 @@ workers = int(os.environ.get("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count() 
 timeout = int(os.environ.get("WEB_TIMEOUT", 60))
 graceful_timeout = 30
 keepalive = 5
-# The application writes one structured access line per request itself.
-accesslog = None
-errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The container is managed by its orchestrator, not through gunicorn's control socket (which
+# would need a writable home directory).
+control_socket_disable = True
+
+# The application writes one structured access line per request itself; gunicorn's own
+# lines (master and workers) go through the same JSON formatter.
+accesslog = None
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+logconfig_dict = build_logging_config(level=loglevel.upper(), fmt=os.environ.get("LOG_FORMAT", "json"))
+logconfig_dict["loggers"]["gunicorn.error"] = {
+    "handlers": ["stdout"],
+    "level": loglevel.upper(),
+    "propagate": False,
+}
