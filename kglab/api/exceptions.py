@@ -233,3 +233,13 @@ def handler500(request):
     return error_response(
         request, status=500, message="Internal server error; the request id identifies it in the logs."
     )
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: a refused CSRF check (session-authenticated form posts) in the shape."""
+    return error_response(
+        request,
+        status=403,
+        code="csrf_failed",
+        message=f"CSRF verification failed: {reason}" if reason else "CSRF verification failed.",
+    )

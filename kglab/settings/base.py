@@ -216,6 +216,7 @@ SPECTACULAR_SETTINGS = {
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "http://localhost:3000,http://127.0.0.1:3000")
 CORS_EXPOSE_HEADERS = ["ETag", "X-Request-ID", "Retry-After"]
+CSRF_FAILURE_VIEW = "kglab.api.exceptions.csrf_failure"
 
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "kglab.api.exceptions.ratelimited_view"

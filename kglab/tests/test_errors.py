@@ -89,3 +89,12 @@ def test_unauthenticated_api_call_is_a_401_with_a_bearer_challenge():
     response = APIClient().get("/test/whoami/")
     _error(response, 401, "not_authenticated")
     assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.django_db
+def test_missing_csrf_token_is_a_403_in_the_error_shape(user):
+    response = Client(enforce_csrf_checks=True).post(
+        "/api-auth/login/", {"username": user.email, "password": "irrelevant"}
+    )
+    error = _error(response, 403, "csrf_failed")
+    assert "CSRF" in error["message"]
