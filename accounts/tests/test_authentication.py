@@ -86,6 +86,7 @@ def test_other_hmac_algorithm_is_unsupported(user):
         pytest.param(lambda t: "not-a-jwt", id="garbage"),
         pytest.param(lambda t: "a.b.c", id="three-garbage-segments"),
         pytest.param(lambda t: t + " extra", id="three-header-parts"),
+        pytest.param(lambda t: "", id="scheme-without-token"),
     ],
 )
 def test_malformed_tokens(user, mangle):
