@@ -10,7 +10,7 @@ graph in memory.
 - Server: `bench.common.server(workers=2)` (uvicorn, local settings with DEBUG off) on
   `kglab_bench`, DRF throttles raised; every request carries a real JWT.
 - Load: wrk, closed loop, at 1 and 8 connections (16 too for list and detail), each run
-  rotating through sample ids/pairs; then a paced run (a fixed pause per request on 40
+  rotating through sample ids/pairs; then a paced run (a fixed pause per request on 16
   connections) that offers about 500 requests/second to list and detail.
 - Neighbours: 40 random entities, depth 1, 2, 3, both directions, limit 500.
 - Paths: outgoing shortest paths between pairs whose distance networkx measured as exactly
@@ -54,7 +54,7 @@ PATH_DISTANCES = (4, 5, 6)
 PAIRS_PER_DISTANCE = 12
 CONCURRENCIES = (1, 8)
 THROUGHPUT_CONCURRENCY = 16
-PACED_CONNECTIONS = 40
+PACED_CONNECTIONS = 16
 PACED_TARGET_RPS = 500
 PACED_SCRIPT = ROOT / "bench" / "graph_paced.lua"
 TARGETS_MS = {"traversal_c1": 50, "traversal_c8": 200, "list_detail": 50}
