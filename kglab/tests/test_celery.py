@@ -20,6 +20,7 @@ from kglab.tests.test_celery_support import (
     attempts_at_least,
     bug,
     celery_worker,
+    count,
     effects_key,
     flaky,
     poison,
@@ -132,6 +133,17 @@ def test_a_message_dead_lettered_without_a_row_gets_one_from_the_drain(worker, t
     assert row.args == [token]
     assert row.queue == "default"
     assert row.is_captured
+
+
+def test_a_thousand_messages_are_all_processed(worker, token):
+    sent = {count.delay(token).id for _ in range(1000)}
+
+    done = wait_for(
+        lambda: len(members := cache.client.get_client().smembers(effects_key(token))) == 1000 and members
+    )
+
+    assert {member.decode() for member in done} == sent
+    assert not DeadLetter.objects.exists()
 
 
 def test_killed_worker_loses_no_job_and_the_effect_happens_once(django_db_setup, django_db_blocker, token):
