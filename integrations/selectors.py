@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
 from entities.models import Entity, normalize_name
 from integrations.models import ExtractionJob
@@ -17,11 +17,15 @@ def extraction_job_list(*, user) -> QuerySet[ExtractionJob]:
     return ExtractionJob.objects.visible_to(user).order_by("-id")
 
 
-def entity_resolve_for_extraction(*, owner, names: list[tuple[str, str]]) -> dict[tuple[str, str], Entity]:
+def entity_resolve_for_extraction(
+    *, owner, names: list[tuple[str, str]], document: str
+) -> dict[tuple[str, str], Entity]:
     """Existing entities of `owner` that extracted names refer to.
 
     `names` are (type, surface name) pairs; the answer maps each resolvable pair to its
-    entity. Rules, first match wins, always within the same type:
+    entity (id, name, type, aliases only), annotated `seen_document`: whether its provenance
+    already holds a record of `document` (a text's SHA-256). Rules, first match wins, always
+    within the same type:
       1. the normalized name equals the entity's normalized name;
       2. the normalized name equals the normalized form of one of the entity's aliases;
       3. trigram similarity of normalized names >= settings.EXTRACTION_TRIGRAM_THRESHOLD
@@ -31,7 +35,16 @@ def entity_resolve_for_extraction(*, owner, names: list[tuple[str, str]]) -> dic
         return {}
     keys = {(entity_type, normalize_name(name)): (entity_type, name) for entity_type, name in names}
     types = sorted({entity_type for entity_type, _ in keys})
-    base = Entity.objects.owned_by(owner).filter(type__in=types)
+    base = (
+        Entity.objects.owned_by(owner)
+        .filter(type__in=types)
+        .only("id", "name", "type", "normalized_name", "aliases")
+        .annotate(
+            seen_document=ExpressionWrapper(
+                Q(provenance__contains=[{"document": document}]), output_field=BooleanField()
+            )
+        )
+    )
     found: dict[tuple[str, str], Entity] = {}
 
     for entity in base.filter(normalized_name__in=sorted({key[1] for key in keys})):
@@ -55,7 +68,7 @@ def entity_resolve_for_extraction(*, owner, names: list[tuple[str, str]]) -> dic
     pending = [(key, pair) for key, pair in unresolved.items() if pair not in found]
     if pending:
         best = _trigram_best_matches(owner_id=getattr(owner, "pk", owner), keys=[key for key, _ in pending])
-        rows = Entity.objects.in_bulk(set(best.values()))
+        rows = base.in_bulk(set(best.values()))
         for index, (_, pair) in enumerate(pending):
             if index in best:
                 found[pair] = rows[best[index]]
@@ -91,18 +104,22 @@ def _trigram_best_matches(*, owner_id: int, keys: list[tuple[str, str]]) -> dict
         return {position - 1: entity_id for position, entity_id in cursor.fetchall()}
 
 
-def relationship_existing_for_extraction(*, owner, triples: list[tuple[int, int, str]]) -> dict:
-    """Existing relationships of `owner` keyed by (source id, target id, type)."""
+def relationship_seen_for_extraction(
+    *, owner, triples: list[tuple[int, int, str]], document: str
+) -> set[tuple[int, int, str]]:
+    """The (source id, target id, type) of `owner`'s relationships whose evidence already
+    holds a record of `document` (a text's SHA-256)."""
     if not triples:
-        return {}
+        return set()
     wanted = set(triples)
-    rows = Relationship.objects.owned_by(owner).filter(
-        source_id__in={t[0] for t in wanted},
-        target_id__in={t[1] for t in wanted},
-        type__in={t[2] for t in wanted},
+    rows = (
+        Relationship.objects.owned_by(owner)
+        .filter(
+            source_id__in={t[0] for t in wanted},
+            target_id__in={t[1] for t in wanted},
+            type__in={t[2] for t in wanted},
+            evidence__contains=[{"document": document}],
+        )
+        .values_list("source_id", "target_id", "type")
     )
-    return {
-        (row.source_id, row.target_id, row.type): row
-        for row in rows
-        if (row.source_id, row.target_id, row.type) in wanted
-    }
+    return {row for row in rows if row in wanted}

@@ -22,7 +22,7 @@ from accounts.models import User
 from entities.services import BULK_MAX_ITEMS, entity_bulk_upsert
 from integrations.extraction import ExtractedEntity, Extraction, extract
 from integrations.models import ExtractionJob, ExtractionJobStatus
-from integrations.selectors import entity_resolve_for_extraction, relationship_existing_for_extraction
+from integrations.selectors import entity_resolve_for_extraction, relationship_seen_for_extraction
 from kglab.api.exceptions import Conflict, ServiceUnavailable
 from relationships.services import relationship_bulk_upsert
 
@@ -204,21 +204,17 @@ def _provenance(job: ExtractionJob, entity: ExtractedEntity) -> dict:
     }
 
 
-def _seen_document(records: list, digest: str) -> bool:
-    return any(isinstance(r, dict) and r.get("document") == digest for r in records)
-
-
 def _extraction_store(*, job: ExtractionJob, extraction: Extraction) -> None:
     """Resolves the extraction into the owner's graph and records the outcome on the job.
     Must run inside the job's transaction."""
     owner = job.owner
     resolved = entity_resolve_for_extraction(
-        owner=owner, names=[(e.type, e.name) for e in extraction.entities]
+        owner=owner, names=[(e.type, e.name) for e in extraction.entities], document=job.text_sha256
     )
     entity_items = []
     for entity in extraction.entities:
         existing = resolved.get((entity.type, entity.name))
-        repeat = existing is not None and _seen_document(existing.provenance, job.text_sha256)
+        repeat = existing is not None and existing.seen_document
         entity_items.append(
             {
                 "name": existing.name if existing is not None else entity.name,
@@ -245,13 +241,12 @@ def _extraction_store(*, job: ExtractionJob, extraction: Extraction) -> None:
         for rel in extraction.relationships
         if row_by_key[rel.source].pk != row_by_key[rel.target].pk
     ]
-    existing_edges = relationship_existing_for_extraction(
-        owner=owner, triples=[(s.pk, t.pk, rel.type) for rel, s, t in relations]
+    seen_edges = relationship_seen_for_extraction(
+        owner=owner, triples=[(s.pk, t.pk, rel.type) for rel, s, t in relations], document=job.text_sha256
     )
     relationship_items = []
     for rel, source, target in relations:
-        edge = existing_edges.get((source.pk, target.pk, rel.type))
-        repeat = edge is not None and _seen_document(edge.evidence, job.text_sha256)
+        repeat = (source.pk, target.pk, rel.type) in seen_edges
         relationship_items.append(
             {
                 "source": source.pk,
