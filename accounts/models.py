@@ -54,6 +54,8 @@ class User(AbstractBaseUser):
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # Grows by one on every change of the account through the API; the ETag is derived from it.
+    version = models.PositiveIntegerField(default=1)
 
     objects = UserManager()
 

@@ -2,6 +2,7 @@
 
 from django.core.cache import cache
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 
@@ -20,6 +21,12 @@ def access_token_denylist_check(*, token: Token) -> None:
 def user_list() -> QuerySet[User]:
     """All users, oldest first; the admin API filters and paginates it."""
     return User.objects.all().order_by("id")
+
+
+def user_lock(*, pk: int) -> User:
+    """The user row locked FOR UPDATE (call inside the transaction that writes it); 404 when
+    it was deleted since the caller looked it up."""
+    return get_object_or_404(User.objects.select_for_update(), pk=pk)
 
 
 def user_get_by_email(*, email: str) -> User | None:

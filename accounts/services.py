@@ -184,7 +184,8 @@ def user_refresh_tokens_revoke(*, user: User) -> int:
 @transaction.atomic
 def user_profile_update(*, user: User, email: str | None = None, name: str | None = None) -> User:
     """Changes the caller's own name and email. The role is not self-editable."""
-    fields = ["updated_at"]
+    user.version += 1
+    fields = ["updated_at", "version"]
     if email is not None:
         email = _email_normalize(email)
         if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
@@ -235,7 +236,8 @@ def user_update(
         )
         if active_admins == [user.pk]:
             raise Conflict("This is the last active admin; promote another admin first.", code="last_admin")
-    fields = ["updated_at"]
+    user.version += 1
+    fields = ["updated_at", "version"]
     deactivated = is_active is False and user.is_active
     for field, value in (("role", role), ("is_active", is_active), ("name", name)):
         if value is not None:

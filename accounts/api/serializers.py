@@ -21,7 +21,17 @@ class RejectUnknownFieldsMixin:
 class UserSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
-        fields = ["id", "email", "name", "role", "is_active", "date_joined", "last_login", "updated_at"]
+        fields = [
+            "id",
+            "email",
+            "name",
+            "role",
+            "is_active",
+            "date_joined",
+            "last_login",
+            "updated_at",
+            "version",
+        ]
         read_only_fields = fields
 
 

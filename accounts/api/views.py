@@ -1,6 +1,7 @@
 """Auth and user-management endpoints. Each view validates its input, calls one service or
 selector and serializes the result; every failure leaves in the one error shape."""
 
+from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -30,7 +31,7 @@ from accounts.authentication import JWTAuthentication
 from accounts.filters import UserFilterSet
 from accounts.models import User
 from accounts.permissions import IsAdmin
-from accounts.selectors import user_list
+from accounts.selectors import user_list, user_lock
 from accounts.services import (
     token_refresh,
     token_verify,
@@ -43,6 +44,8 @@ from accounts.services import (
     user_update,
 )
 from accounts.throttles import RegisterRateThrottle, login_rate_limit_check
+from kglab.api.concurrency import check_if_match, etag_for, if_none_match_hit
+from kglab.api.viewsets import IF_MATCH_PARAMETER, IF_NONE_MATCH_PARAMETER
 
 TAG = "auth"
 
@@ -54,9 +57,29 @@ def _errors(*codes: int) -> dict:
         403: "Authenticated but not allowed (`permission_denied`).",
         404: "No such user (`not_found`).",
         409: "Conflicts with the current state (`email_taken`, `last_admin`).",
+        412: "If-Match names an older version (`precondition_failed`).",
         429: "Rate limited; retry after `Retry-After` seconds.",
     }
     return {code: OpenApiResponse(ApiErrorSerializer, description=descriptions[code]) for code in codes}
+
+
+def _user_response(request, user: User) -> Response:
+    """A user's representation with its ETag; 304 when a GET's If-None-Match still holds."""
+    if request.method == "GET" and if_none_match_hit(request, user):
+        response = Response(status=status.HTTP_304_NOT_MODIFIED)
+    else:
+        response = Response(UserSerializer(user).data)
+    response["ETag"] = etag_for(user)
+    return response
+
+
+def _user_write(request, *, pk: int, service, **fields) -> User:
+    """Runs `service` on the user row locked in this transaction, after If-Match (412 when the
+    row changed since the client read it: of two writers with one ETag exactly one wins)."""
+    with transaction.atomic():
+        user = user_lock(pk=pk)
+        check_if_match(request, user)
+        return service(user=user, **fields)
 
 
 class PublicAuthView(APIView):
@@ -178,23 +201,31 @@ class LogoutView(APIView):
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(tags=[TAG], operation_id="auth_me", responses={200: UserSerializer, **_errors(401, 429)})
+    @extend_schema(
+        tags=[TAG],
+        operation_id="auth_me",
+        parameters=[IF_NONE_MATCH_PARAMETER],
+        responses={200: UserSerializer, 304: None, **_errors(401, 429)},
+    )
     def get(self, request):
-        """The authenticated user's account."""
-        return Response(UserSerializer(request.user).data)
+        """The authenticated user's account, with its ETag."""
+        return _user_response(request, request.user)
 
     @extend_schema(
         tags=[TAG],
         operation_id="auth_me_update",
         request=MeUpdateSerializer,
-        responses={200: UserSerializer, **_errors(400, 401, 409, 429)},
+        parameters=[IF_MATCH_PARAMETER],
+        responses={200: UserSerializer, **_errors(400, 401, 409, 412, 429)},
     )
     def patch(self, request):
         """Change your name or email. The role cannot be changed here (400)."""
         serializer = MeUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = user_profile_update(user=request.user, **serializer.validated_data)
-        return Response(UserSerializer(user).data)
+        user = _user_write(
+            request, pk=request.user.pk, service=user_profile_update, **serializer.validated_data
+        )
+        return _user_response(request, user)
 
 
 class PasswordChangeView(APIView):
@@ -220,7 +251,9 @@ class PasswordChangeView(APIView):
         summary="List users (admins only).", responses={200: UserSerializer, **_errors(401, 403)}
     ),
     retrieve=extend_schema(
-        summary="A user (admins only).", responses={200: UserSerializer, **_errors(401, 403, 404)}
+        summary="A user (admins only).",
+        parameters=[IF_NONE_MATCH_PARAMETER],
+        responses={200: UserSerializer, 304: None, **_errors(401, 403, 404)},
     ),
 )
 @extend_schema(tags=["users"])
@@ -237,26 +270,31 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def get_queryset(self):
         return user_list()
 
+    def retrieve(self, request, *args, **kwargs):
+        return _user_response(request, self.get_object())
+
     @extend_schema(
         request=UserAdminUpdateSerializer,
-        responses={200: UserSerializer, **_errors(400, 401, 403, 404, 409)},
+        parameters=[IF_MATCH_PARAMETER],
+        responses={200: UserSerializer, **_errors(400, 401, 403, 404, 409, 412)},
     )
     def partial_update(self, request, pk=None):
         """Change a user's role, activation or name; effective on their next request.
         Deactivating stops all their tokens at once."""
-        user = self.get_object()
+        target = self.get_object()
         serializer = UserAdminUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = user_update(user=user, **serializer.validated_data)
-        return Response(UserSerializer(user).data)
+        user = _user_write(request, pk=target.pk, service=user_update, **serializer.validated_data)
+        return _user_response(request, user)
 
     @extend_schema(
         operation_id="users_deactivate",
         request=None,
-        responses={200: UserSerializer, **_errors(401, 403, 404, 409)},
+        parameters=[IF_MATCH_PARAMETER],
+        responses={200: UserSerializer, **_errors(401, 403, 404, 409, 412)},
     )
     @action(detail=True, methods=["post"])
     def deactivate(self, request, pk=None):
         """Deactivate a user: they cannot log in and their tokens stop working at once."""
-        user = user_deactivate(user=self.get_object())
-        return Response(UserSerializer(user).data)
+        target = self.get_object()
+        return _user_response(request, _user_write(request, pk=target.pk, service=user_deactivate))

@@ -256,7 +256,9 @@ def test_logout_requires_authentication(anon_client, user):
 
 
 def test_me_returns_the_account(user_client, user):
-    body = user_client.get(ME).json()
+    response = user_client.get(ME)
+    assert response["ETag"] == f'"{user.pk}-1"'
+    body = response.json()
     assert body == {
         "id": user.id,
         "email": user.email,
@@ -266,6 +268,7 @@ def test_me_returns_the_account(user_client, user):
         "date_joined": body["date_joined"],
         "last_login": None,
         "updated_at": body["updated_at"],
+        "version": 1,
     }
 
 
@@ -275,6 +278,22 @@ def test_me_patch_changes_name_and_email(user_client, user):
     user.refresh_from_db()
     assert (user.name, user.email) == ("Ada", "ada@example.test")
     login("ada@example.test")
+
+
+def test_me_etag_and_conditional_requests(user_client, user):
+    etag = user_client.get(ME)["ETag"]
+    assert user_client.get(ME, HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+    changed = user_client.patch(ME, {"name": "First"}, HTTP_IF_MATCH=etag)
+    assert changed.status_code == 200
+    assert changed["ETag"] != etag
+    assert changed.json()["version"] == 2
+
+    stale = user_client.patch(ME, {"name": "Second"}, HTTP_IF_MATCH=etag)
+    error = assert_error(stale, 412, "precondition_failed")
+    assert error["details"]["current_etag"] == changed["ETag"]
+    user.refresh_from_db()
+    assert user.name == "First"
 
 
 def test_me_patch_role_is_refused(user_client, user):

@@ -76,6 +76,27 @@ def test_admin_retrieves_a_user(admin_client_api, user):
     assert "password" not in body
 
 
+def test_user_detail_carries_an_etag_and_honours_if_match(admin_client_api, user):
+    etag = admin_client_api.get(detail(user))["ETag"]
+    assert admin_client_api.get(detail(user), HTTP_IF_NONE_MATCH=etag).status_code == 304
+    promoted = admin_client_api.patch(detail(user), {"role": "moderator"}, HTTP_IF_MATCH=etag)
+    assert promoted.status_code == 200
+    assert promoted["ETag"] != etag
+
+    # A second admin working from the old read is told the user changed, and changes nothing.
+    assert_error(
+        admin_client_api.patch(detail(user), {"role": "admin"}, HTTP_IF_MATCH=etag),
+        412,
+        "precondition_failed",
+    )
+    assert_error(
+        admin_client_api.post(f"{detail(user)}deactivate/", HTTP_IF_MATCH=etag), 412, "precondition_failed"
+    )
+    user.refresh_from_db()
+    assert user.role == Role.MODERATOR
+    assert user.is_active
+
+
 def test_unknown_user_is_404(admin_client_api):
     assert_error(admin_client_api.get(f"{USERS}999999/"), 404, "not_found")
 
