@@ -63,6 +63,8 @@ class UserAdmin(DjangoUserAdmin):
     )
 
     def save_model(self, request, obj, form, change):
+        if change:
+            obj.version += 1  # API clients holding the old ETag must re-read
         super().save_model(request, obj, form, change)
         if change and "is_active" in form.changed_data and not obj.is_active:
             # Access tokens stop at once (is_active is checked per request); refresh tokens too.

@@ -19,6 +19,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework_simplejwt.settings import api_settings
@@ -87,7 +88,9 @@ def user_login(*, email: str, password: str) -> tuple[User, TokenPair]:
     if not user.is_active:
         raise exceptions.AuthenticationFailed("The account is deactivated.", code="user_inactive")
     user.last_login = timezone.now()
-    User.objects.filter(pk=user.pk).update(last_login=user.last_login)
+    # last_login is part of the representation, so the version (and ETag) moves with it.
+    User.objects.filter(pk=user.pk).update(last_login=user.last_login, version=F("version") + 1)
+    user.version += 1
     return user, token_pair_for(user)
 
 

@@ -63,6 +63,7 @@ def test_admin_deactivation_revokes_refresh_tokens(admin_user, user):
     assert response.status_code == 302, response.content
     user.refresh_from_db()
     assert not user.is_active
+    assert user.version == 2
     assert (
         BlacklistedToken.objects.filter(token__user=user).count()
         == OutstandingToken.objects.filter(user=user).count()

@@ -99,6 +99,7 @@ def test_login_returns_a_pair_that_works(user):
     assert body["token_type"] == "Bearer"
     assert body["user"]["id"] == user.id
     assert body["user"]["role"] == "user"
+    assert body["user"]["version"] == 2
     access = AccessToken(body["access"])
     assert access["role"] == "user"
     assert int(access["user_id"]) == user.id
@@ -108,6 +109,7 @@ def test_login_returns_a_pair_that_works(user):
     assert response.json()["email"] == user.email
     user.refresh_from_db()
     assert user.last_login is not None
+    assert user.version == 2
 
 
 def test_login_wrong_password_is_401_invalid_credentials(anon_client, user):
