@@ -252,7 +252,7 @@ CELERY_TASK_ROUTES = {
 # than WORKER_HEARTBEAT_STALE_SECONDS.
 CELERY_WORKER_HEARTBEAT_INTERVAL = float(env("CELERY_WORKER_HEARTBEAT_INTERVAL", "10"))
 WORKER_HEARTBEAT_STALE_SECONDS = env_int("WORKER_HEARTBEAT_STALE_SECONDS", 45)
-# The dead_letters health check (integrations.health.DeadLettersCheck) warns above this many.
+# The dead_letters health check warns (process stays ready) above this many pending letters.
 DEAD_LETTER_ALERT_THRESHOLD = env_int("DEAD_LETTER_ALERT_THRESHOLD", 100)
 CELERY_BEAT_SCHEDULE = {
     "event-relay-sweep": {
@@ -298,6 +298,7 @@ HEALTH_CHECKS = [
     "kglab.health.RedisCheck",
     "kglab.health.BrokerCheck",
     "integrations.health.WorkerCheck",
+    "integrations.health.DeadLettersCheck",
 ]
 # Connect/read timeout of each check's client; a dead dependency fails the probe this fast.
 HEALTH_CHECK_TIMEOUT_SECONDS = env_int("HEALTH_CHECK_TIMEOUT_SECONDS", 2)
