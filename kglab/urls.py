@@ -9,7 +9,6 @@ api_v1 = [
     path("", include("entities.api.urls")),
     path("", include("relationships.api.urls")),
     path("", include("relationships.api.graph_urls")),
-    path("", include("publishing.api.urls")),
     path("", include("integrations.api.urls")),
 ]
 
