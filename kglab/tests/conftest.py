@@ -20,6 +20,16 @@ def closed_port() -> int:
 
 
 @pytest.fixture
+def silent_port():
+    """A loopback port that accepts TCP connections (the kernel completes the handshake) but
+    never answers: a hung dependency, the case that needs timeouts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        yield sock.getsockname()[1]
+
+
+@pytest.fixture
 def unreachable_db_alias():
     """A database alias whose server port is closed, beside the working test database."""
     alias = "unreachable"
