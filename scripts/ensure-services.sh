@@ -43,6 +43,8 @@ ensure_postgres() {
     wait_port "$host" "$port" || die "PostgreSQL did not come up on $host:$port"
   fi
   is_local "$host" || return 0
+  # The checks below and the database creation talk to the server with psql.
+  command -v psql >/dev/null || { log "installing the PostgreSQL client"; apt_install postgresql-client; }
   local have
   have=$(psql "${DATABASE_URL%/*}/postgres" -tAc "select count(*) from pg_available_extensions where name='vector'" 2>/dev/null || echo 0)
   if [[ $have != 1 ]]; then build_pgvector; fi
