@@ -109,6 +109,8 @@ log "PostgreSQL, Redis and RabbitMQ are reachable"
 ensure_database() {
   local base=${DATABASE_URL%/*} name=${DATABASE_URL##*/}
   name=${name%%\?*}
+  # A database on another host is provisioned by whoever runs that host.
+  is_local "$(url_host "$DATABASE_URL")" || return 0
   if [[ $(psql "$base/postgres" -tAc "select 1 from pg_database where datname='$name'") != 1 ]]; then
     log "creating database $name"
     psql "$base/postgres" -qc "create database \"$name\""
