@@ -9,6 +9,7 @@ Each round uses fresh names and measures three phases on a fresh owner per imple
 - create: every item new;
 - resend: the same batch again (everything unchanged: no write, no event);
 - update: the same keys with a new alias and a new provenance record (every row updated).
+Runs in its own database, `kglab_bench_bulk` (created and migrated on first use).
 Timings are wall clock in this process (PostgreSQL on loopback, local settings), one batch
 per sample; p50/p95 over the rounds; ratio = row-by-row / bulk. The owners and their rows are
 removed at the end. Figures go to bench/results/bulk_upsert.json.
@@ -18,11 +19,41 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import time
 import uuid
 
 import django
+import psycopg
 
+from bench.common import ROOT, VENV_BIN
+
+BENCH_DB = "kglab_bench_bulk"
+BENCH_DATABASE_URL = os.environ.get(
+    "BENCH_BULK_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}"
+)
+
+
+def ensure_database() -> None:
+    """Creates the benchmark's own database if missing and applies every migration to it."""
+    base, name = BENCH_DATABASE_URL.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run(
+        [str(VENV_BIN / "python"), "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DATABASE_URL": BENCH_DATABASE_URL,
+            "DJANGO_SETTINGS_MODULE": "kglab.settings.local",
+        },
+        check=True,
+    )
+
+
+ensure_database()
+os.environ["DATABASE_URL"] = BENCH_DATABASE_URL
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kglab.settings.local")
 django.setup()
 
