@@ -64,7 +64,6 @@ class Mention:
     end: int
     text: str
     score: float
-    sentence: int  # index of the sentence in the document
 
     def as_dict(self) -> dict:
         return {"start": self.start, "end": self.end, "text": self.text, "score": round(self.score, 6)}
@@ -128,9 +127,6 @@ class Extraction:
     entities: list[ExtractedEntity]
     relationships: list[ExtractedRelationship]
 
-    def entity(self, key: tuple[str, str]) -> ExtractedEntity:
-        return next(e for e in self.entities if e.key == key)
-
 
 def noisy_or(probabilities: Iterable[float]) -> float:
     """1 - prod(1 - p): the chance that at least one of independent observations is right,
@@ -170,11 +166,11 @@ def extract(text: str) -> Extraction:
     sentences = [s for s in doc.sents if any(t.is_alpha for t in s)]
     entities: dict[tuple[str, str], ExtractedEntity] = {}
     spans_by_sentence: list[list[tuple[Span, ExtractedEntity, float]]] = []
-    for index, scored in enumerate(_beam_entities(sentences)):
+    for scored in _beam_entities(sentences):
         found = []
         for span, label, score in scored:
             entity = _entity_for(entities, span, label)
-            entity.mentions.append(Mention(span.start_char, span.end_char, span.text, min(1.0, score), index))
+            entity.mentions.append(Mention(span.start_char, span.end_char, span.text, min(1.0, score)))
             found.append((span, entity, min(1.0, score)))
         spans_by_sentence.append(found)
 
