@@ -1,6 +1,6 @@
-"""Password hashing: Argon2id at OWASP's minimum recommended parameters
-(19 MiB memory, 2 iterations, 1 lane), which verify in about 25 ms here; Django's default
-Argon2 parameters are lighter in time but heavier in memory per request."""
+"""Password hashing: Argon2id at OWASP's minimum recommended parameters (19 MiB memory,
+2 iterations, 1 lane). Django's default Argon2 parameters use 100 MiB per hash, which would cap
+concurrent logins by memory. Measured hash and verify times: docs/auth.md (bench/auth.py)."""
 
 from django.contrib.auth.hashers import Argon2PasswordHasher
 
