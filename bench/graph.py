@@ -18,6 +18,7 @@ graph in memory.
 - SQL reference: each traversal's statements (captured from the same code the endpoint runs)
   replayed with EXPLAIN (ANALYZE, TIMING OFF); planning + execution time summed per traversal.
   "in_process" is the traversal function called directly (SQL round trips + Python, no HTTP).
+- HTTP floor: `/health/live/` (no authentication, no database) under the same load.
 - networkx reference: `bfs_edges` with `depth_limit`, stopped at 500 nodes, and
   `bidirectional_shortest_path`, on a DiGraph of the same edges.
 
@@ -272,6 +273,8 @@ def main() -> None:
             "reference": {**sql_reference(calls), "networkx": timed(nx_calls, repeats=3)},
             "pairs": found,
         }
+    # The floor of this machine and server in the same run: no auth, no database.
+    scenarios["health_live"] = {"paths": ["/health/live/"]}
     scenarios["entity_list"] = {"paths": ["/api/v1/entities/"]}
     scenarios["entity_detail"] = {"paths": [f"/api/v1/entities/{i}/" for i in sample_ids]}
 
