@@ -95,6 +95,8 @@ def relay_nudge_on_commit() -> None:
     """Registers one relay nudge for when the current transaction commits (nothing if it
     rolls back). Called by `kglab.events` whenever events are written."""
     conn = transaction.get_connection()
+    # A nudge registered earlier is dropped only by the rollback of a savepoint still open
+    # here, which drops this event as well; so one per transaction is enough.
     if any(func is relay_nudge for _savepoints, func, _robust in conn.run_on_commit):
         return
     transaction.on_commit(relay_nudge)

@@ -122,6 +122,24 @@ def test_commit_enqueues_one_nudge_and_a_rollback_none(subscriber):
     assert nudges_waiting() == 1
 
 
+def test_an_event_after_a_rolled_back_savepoint_still_gets_its_nudge(subscriber):
+    owner = make_user()
+    purge_nudges()
+
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record(owner, 1)
+                raise RuntimeError("the inner change failed")
+        except RuntimeError:
+            pass
+        record(owner, 2)
+
+    assert nudges_waiting() == 1
+    assert event_relay() == 1
+    assert [m["payload"] for m in subscriber()] == [{"n": 2}]
+
+
 def test_sweep_publishes_events_whose_nudge_was_lost(subscriber):
     owner = make_user()
     with transaction.atomic():
