@@ -1,9 +1,9 @@
 """Graph traversal in PostgreSQL: k-hop neighbourhoods, shortest paths and subgraph export.
 
 Every traversal walks level by level. Each level is one set-based SQL statement that takes
-the whole frontier as an array (`source_id = ANY(frontier)`) and uses the (source, type) and
-(target, type) indexes, so the number of statements is bounded by the depth, never by the
-number of nodes or paths. Deduplication is per level (a node is reached once, at its
+the whole frontier as an array (`source_id = ANY(frontier)`) and walks the indexes on the
+relationship's source and target, so the number of statements is bounded by the depth, never
+by the number of nodes or paths. Deduplication is per level (a node is reached once, at its
 smallest hop distance), which keeps cyclic and densely connected graphs cheap; a per-path
 recursive CTE would enumerate every path and explode on a million edges.
 
@@ -184,16 +184,16 @@ def neighbors(
         truncated = len(rows) > edge_cap - len(edges)
         next_frontier: list[int] = []
         for edge_id, source_id, target_id, rtype, rconf, _, next_id in rows:
+            if len(edges) >= edge_cap:
+                truncated = True
+                break
             if next_id not in distance:
                 if len(distance) > limit:
                     truncated = True
                     continue
                 distance[next_id] = level
                 next_frontier.append(next_id)
-            if len(edges) < edge_cap:
-                edges[edge_id] = GraphEdge(edge_id, source_id, target_id, rtype, rconf)
-            else:
-                truncated = True
+            edges[edge_id] = GraphEdge(edge_id, source_id, target_id, rtype, rconf)
         if truncated or not next_frontier:
             break
         earlier.extend(frontier)

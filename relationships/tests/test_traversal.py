@@ -134,6 +134,16 @@ def test_edge_cap_truncates(user):
     assert hood.truncated is True
 
 
+def test_no_node_is_left_without_its_edge_when_the_edge_cap_cuts(user):
+    # Six relationships a -> b fill the edge cap of limit 3 (6 edges) while the node cap still
+    # has room: c must not be returned without the edge that reaches it.
+    g = build_graph(user, [("a", "b", f"t{i}") for i in range(6)] + [("a", "c")])
+    hood = traversal.neighbors(entity=g["a"], depth=1, limit=3, direction="outgoing")
+    assert hood.truncated is True
+    assert len(hood.edges) == 3 * traversal.EDGES_PER_NODE
+    assert [n.id for n in hood.nodes] == [g["a"].pk, g["b"].pk]
+
+
 def test_traversal_never_leaves_the_owner(user, other_user):
     mine = build_graph(user, [("alice", "acme")])
     theirs = build_graph(other_user, [("acme", "secret"), ("alice", "hidden")])
