@@ -3,6 +3,7 @@ the same JSON lines as the application."""
 
 import multiprocessing
 import os
+import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -31,3 +32,21 @@ logconfig_dict["loggers"]["gunicorn.error"] = {
     "level": loglevel.upper(),
     "propagate": False,
 }
+
+# Prometheus: every worker is its own process, so counters live in files that /metrics sums
+# across workers (prometheus_client's multiprocess mode); a scrape that lands on any worker
+# sees the numbers of all of them. Workers inherit the variable and load Django after fork.
+# /tmp is private to the container and emptied by on_starting below.
+METRICS_DIR = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/kglab-prometheus")  # noqa: S108
+
+
+def on_starting(server):
+    # Numbers of an earlier run of this container must not leak into this one.
+    shutil.rmtree(METRICS_DIR, ignore_errors=True)
+    os.makedirs(METRICS_DIR)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
