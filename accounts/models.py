@@ -8,6 +8,7 @@
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 
@@ -69,6 +70,9 @@ class User(AbstractBaseUser):
             models.CheckConstraint(
                 condition=models.Q(role__in=[r.value for r in Role]), name="accounts_user_role_valid"
             ),
+            # One account per email in any letter case; also the index of login's
+            # case-insensitive lookup (`email__iexact` compiles to UPPER(email::text)).
+            models.UniqueConstraint(Upper("email"), name="accounts_user_email_ci_unique"),
         ]
 
     def __str__(self) -> str:

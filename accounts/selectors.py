@@ -30,8 +30,11 @@ def user_lock(*, pk: int) -> User:
 
 
 def user_get_by_email(*, email: str) -> User | None:
-    """The user with this email, compared case-insensitively, or None."""
-    return User.objects.filter(email__iexact=email.strip()).first()
+    """The user with this email, compared case-insensitively (an index lookup), or None."""
+    try:
+        return User.objects.get(email__iexact=email.strip())
+    except User.DoesNotExist:
+        return None
 
 
 def token_user_get(*, token: Token) -> User:
