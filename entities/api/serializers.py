@@ -21,6 +21,10 @@ def validate_object(value):
     return value
 
 
+# One field object formats every date-time the way DRF's generic path does.
+DATETIME = serializers.DateTimeField()
+
+
 class EntitySerializer(serializers.ModelSerializer):
     owner = OwnerField(required=False, help_text="Owner id; only admins may name another user, on create.")
     name = serializers.CharField(max_length=NAME_MAX_LENGTH)
@@ -69,12 +73,37 @@ class EntitySerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("The name must not be blank.")
         return value
 
+    def to_representation(self, instance: Entity) -> dict:
+        """The generic field-by-field path costs about 0.3 ms per row and lists send 50 or
+        more rows; this direct mapping gives the same output (a test compares them)."""
+        return {
+            "id": instance.pk,
+            "owner": instance.owner_id,
+            "name": instance.name,
+            "normalized_name": instance.normalized_name,
+            "type": instance.type,
+            "aliases": list(instance.aliases),
+            "description": instance.description,
+            "confidence": instance.confidence,
+            "metadata": instance.metadata,
+            "provenance": instance.provenance,
+            "mention_count": instance.mention_count,
+            "created_by": instance.created_by_id,
+            "created_via": instance.created_via,
+            "created_at": DATETIME.to_representation(instance.created_at),
+            "updated_at": DATETIME.to_representation(instance.updated_at),
+            "version": instance.version,
+        }
+
 
 class SimilarEntitySerializer(EntitySerializer):
     similarity = serializers.FloatField(read_only=True, help_text="pg_trgm similarity, 0..1.")
 
     class Meta(EntitySerializer.Meta):
         fields = (*EntitySerializer.Meta.fields, "similarity")
+
+    def to_representation(self, instance: Entity) -> dict:
+        return {**super().to_representation(instance), "similarity": instance.similarity}
 
 
 class EntityMergeSerializer(serializers.Serializer):

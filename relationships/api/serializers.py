@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from entities.api.serializers import validate_object, validate_records
+from entities.api.serializers import DATETIME, validate_object, validate_records
 from entities.selectors import entity_list
 from entities.services import BULK_MAX_ITEMS
 from kglab.api.viewsets import BULK_UPSERT_STATUSES, BulkUpsertResponseSerializer, OwnerField
@@ -58,6 +58,26 @@ class RelationshipSerializer(serializers.ModelSerializer):
         read_only_fields = ("created_by", "created_via", "created_at", "updated_at", "version")
         # Uniqueness is the database's job; the service answers a duplicate with 409.
         validators: list = []
+
+    def to_representation(self, instance: Relationship) -> dict:
+        """A direct mapping, for the same reason and with the same output as the entity one."""
+        return {
+            "id": instance.pk,
+            "owner": instance.owner_id,
+            "source": instance.source_id,
+            "target": instance.target_id,
+            "type": instance.type,
+            "confidence": instance.confidence,
+            "metadata": instance.metadata,
+            "evidence": instance.evidence,
+            "valid_from": DATETIME.to_representation(instance.valid_from),
+            "valid_to": DATETIME.to_representation(instance.valid_to),
+            "created_by": instance.created_by_id,
+            "created_via": instance.created_via,
+            "created_at": DATETIME.to_representation(instance.created_at),
+            "updated_at": DATETIME.to_representation(instance.updated_at),
+            "version": instance.version,
+        }
 
 
 class RelationshipBulkItemSerializer(serializers.Serializer):
