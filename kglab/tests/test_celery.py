@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 import uuid
 
 import pytest
 from django.core.cache import cache
+from django.test import Client, override_settings
 
 from integrations.models import DeadLetter
 from integrations.services_dead_letters import dead_letter_replay, dead_letters_drain
-from kglab.celery import ReliableTask, retry_backoff_delay
+from kglab.celery import WORKER_HEARTBEAT_KEY, ReliableTask, retry_backoff_delay
 from kglab.tests.test_celery_support import (
     always_transient,
     attempts,
@@ -133,6 +135,15 @@ def test_a_message_dead_lettered_without_a_row_gets_one_from_the_drain(worker, t
     assert row.args == [token]
     assert row.queue == "default"
     assert row.is_captured
+
+
+def test_a_running_worker_refreshes_its_heartbeat(worker):
+    first = wait_for(lambda: cache.get(WORKER_HEARTBEAT_KEY))
+    later = wait_for(lambda: (beat := cache.get(WORKER_HEARTBEAT_KEY)) > first and beat, timeout=10)
+    assert time.time() - later < 5
+    client = Client()
+    with override_settings(HEALTH_CHECKS=["integrations.health.WorkerCheck"]):
+        assert client.get("/health/ready/").json()["checks"]["worker"]["status"] == "ok"
 
 
 def test_a_thousand_messages_are_all_processed(worker, token):
