@@ -248,7 +248,7 @@ class PasswordChangeView(APIView):
 
 @extend_schema_view(
     list=extend_schema(
-        summary="List users (admins only).", responses={200: UserSerializer, **_errors(401, 403)}
+        summary="List users (admins only).", responses={200: UserSerializer, **_errors(400, 401, 403)}
     ),
     retrieve=extend_schema(
         summary="A user (admins only).",
