@@ -41,6 +41,12 @@ RELATIONSHIP_WRITABLE_FIELDS = (
 )
 
 
+# Ends are compared by id: reading `source`/`target` would load both entities.
+_COMPARED_COLUMNS = tuple(
+    f"{field}_id" if field in ("source", "target") else field for field in RELATIONSHIP_WRITABLE_FIELDS
+)
+
+
 def relationship_event_payload(relationship: Relationship) -> dict:
     """The serialized row carried by relationship events."""
     return {
@@ -174,13 +180,13 @@ def relationship_update(*, relationship: Relationship, data: dict, actor: User |
         raise exceptions.ValidationError({field: ["Not a writable field."] for field in sorted(unknown)})
     with transaction.atomic():
         current = relationship_lock(relationship_id=relationship.pk)
-        before = {field: getattr(current, field) for field in RELATIONSHIP_WRITABLE_FIELDS}
+        before = {field: getattr(current, field) for field in _COMPARED_COLUMNS}
         for field, value in data.items():
             setattr(current, field, value)
         if "source" in data or "target" in data:
             _check_ends(owner_id=current.owner_id, source=current.source, target=current.target)
         _check_period(current.valid_from, current.valid_to)
-        after = {field: getattr(current, field) for field in RELATIONSHIP_WRITABLE_FIELDS}
+        after = {field: getattr(current, field) for field in _COMPARED_COLUMNS}
         if after == before:
             return current
         current.version += 1

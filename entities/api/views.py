@@ -26,7 +26,8 @@ from entities.services import (
     entity_merge,
     entity_update,
 )
-from kglab.api.viewsets import BulkUpsertMixin, OwnedModelViewSet
+from kglab.api.concurrency import check_if_match
+from kglab.api.viewsets import IF_MATCH_PARAMETER, BulkUpsertMixin, OwnedModelViewSet
 from relationships.api.serializers import EntityRelationshipsQuerySerializer, RelationshipSerializer
 from relationships.selectors import relationship_list_for_entity
 
@@ -72,6 +73,7 @@ class EntityViewSet(BulkUpsertMixin, OwnedModelViewSet):
 
     @extend_schema(
         summary="Merge entities into this one",
+        parameters=[IF_MATCH_PARAMETER],
         request=EntityMergeSerializer,
         responses=EntityMergeResultSerializer,
     )
@@ -79,11 +81,13 @@ class EntityViewSet(BulkUpsertMixin, OwnedModelViewSet):
     def merge(self, request, pk=None):
         """Folds `merge_ids` into this entity in one transaction: their relationships move
         here (duplicates combined, self-loops dropped), their names become aliases, their
-        metadata and provenance are absorbed, and they are removed."""
+        metadata and provenance are absorbed, and they are removed. `If-Match` is checked
+        against the survivor (412 when it changed)."""
         body = EntityMergeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         with transaction.atomic():
             survivor = self.get_locked_object()
+            check_if_match(request, survivor)
             result = entity_merge(
                 survivor=survivor, merge_ids=body.validated_data["merge_ids"], actor=request.user
             )

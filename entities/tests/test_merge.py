@@ -145,3 +145,21 @@ def test_moderator_merges_but_not_across_owners(moderator_client, other_user, gr
         f"/api/v1/entities/{graph['ada'].pk}/merge/", {"merge_ids": [graph["lovelace"].pk]}
     )
     assert response.status_code == 200
+
+
+def test_merge_honours_if_match_on_the_survivor(user_client, graph):
+    ada, lovelace = graph["ada"], graph["lovelace"]
+    before = edge_set()
+    assert_error(
+        user_client.post(
+            f"/api/v1/entities/{ada.pk}/merge/", {"merge_ids": [lovelace.pk]}, HTTP_IF_MATCH='"0-0"'
+        ),
+        412,
+        "precondition_failed",
+    )
+    assert edge_set() == before
+    assert Entity.objects.filter(pk=lovelace.pk).exists()
+    response = user_client.post(
+        f"/api/v1/entities/{ada.pk}/merge/", {"merge_ids": [lovelace.pk]}, HTTP_IF_MATCH=f'"{ada.pk}-1"'
+    )
+    assert response.status_code == 200

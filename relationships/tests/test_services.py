@@ -1,6 +1,8 @@
 """Relationship services: updates, ends, and edge redirection during merges."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.exceptions import ValidationError
 
 from entities.services import entity_merge
@@ -64,3 +66,10 @@ def test_merging_several_entities_redirects_and_combines_every_edge(user):
     assert combined.confidence == 0.6
     assert combined.evidence == [{"t": 2}]
     assert edges[(survivor.pk, y.pk, "knows")].version == 1
+
+
+def test_update_reads_no_entity_unless_an_end_changes(user):
+    edge = make_relationship(user)
+    with CaptureQueriesContext(connection) as queries:
+        relationship_update(relationship=edge, data={"confidence": 0.3})
+    assert not [q for q in queries if '"entities_entity"' in q["sql"]]
