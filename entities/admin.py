@@ -4,6 +4,7 @@ through the services, so admin changes record their events like API changes do."
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 from rest_framework.exceptions import APIException
 
 from entities.models import Entity
@@ -15,6 +16,26 @@ from entities.services import (
     entity_update,
 )
 from relationships.models import Relationship
+
+
+def service_error_text(error: APIException) -> str:
+    detail = error.detail
+    if isinstance(detail, dict):
+        return str(detail.get("detail") or "; ".join(f"{key}: {value}" for key, value in detail.items()))
+    return str(detail)
+
+
+class ServiceErrorsAsMessages:
+    """A service that refuses a change (duplicate name, ends of another owner, ...) raises an
+    API error; in the admin it becomes an error message on the same page, the transaction of
+    the form rolled back, instead of a server error."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except APIException as error:
+            self.message_user(request, f"Not saved: {service_error_text(error)}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 class ConfidenceListFilter(admin.SimpleListFilter):
@@ -70,7 +91,7 @@ class IncomingRelationshipInline(_EdgeInline):
 
 
 @admin.register(Entity)
-class EntityAdmin(admin.ModelAdmin):
+class EntityAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     list_display = ("id", "name", "type", "owner", "confidence", "mention_count", "updated_at")
     list_display_links = ("id", "name")
     list_filter = ("type", ConfidenceListFilter, ("owner", admin.RelatedOnlyFieldListFilter))
@@ -125,7 +146,7 @@ class EntityAdmin(admin.ModelAdmin):
         try:
             result = entity_merge(survivor=survivor, merge_ids=[row.pk for row in others], actor=request.user)
         except APIException as error:
-            self.message_user(request, f"Not merged: {error.detail}", messages.ERROR)
+            self.message_user(request, f"Not merged: {service_error_text(error)}", messages.ERROR)
             return
         counts = result["relationships"]
         self.message_user(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from entities.admin import ConfidenceListFilter
+from entities.admin import ConfidenceListFilter, ServiceErrorsAsMessages
 from relationships.models import Relationship
 from relationships.services import (
     RELATIONSHIP_WRITABLE_FIELDS,
@@ -15,7 +15,7 @@ from relationships.services import (
 
 
 @admin.register(Relationship)
-class RelationshipAdmin(admin.ModelAdmin):
+class RelationshipAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     list_display = ("id", "source", "type", "target", "owner", "confidence", "updated_at")
     list_filter = ("type", ConfidenceListFilter, ("owner", admin.RelatedOnlyFieldListFilter))
     search_fields = ("type", "source__name", "target__name")

@@ -119,3 +119,50 @@ def test_relationship_changelist(moderator_browser, user):
     )
     assert page.status_code == 200
     assert list(page.context["cl"].result_list) == [edge]
+
+
+def test_a_refused_admin_change_is_a_message_not_a_server_error(moderator_browser, user):
+    make_entity(user, name="Ada", type="person")
+    other = make_entity(user, name="Grace", type="person")
+    response = moderator_browser.post(
+        f"/admin/entities/entity/{other.pk}/change/",
+        {
+            "name": "ADA",
+            "type": "person",
+            "aliases": "",
+            "description": "",
+            "confidence": "1",
+            "metadata": "{}",
+            "provenance": "[]",
+            "mention_count": "0",
+            "outgoing-TOTAL_FORMS": "0",
+            "outgoing-INITIAL_FORMS": "0",
+            "incoming-TOTAL_FORMS": "0",
+            "incoming-INITIAL_FORMS": "0",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Not saved: An entity with this type and name already exists" in response.content.decode()
+    other.refresh_from_db()
+    assert (other.name, other.version) == ("Grace", 1)
+
+
+def test_admin_refuses_an_edge_between_two_owners(moderator_browser, user, other_user):
+    a, b = make_entity(user), make_entity(other_user)
+    response = moderator_browser.post(
+        "/admin/relationships/relationship/add/",
+        {
+            "owner": user.pk,
+            "source": a.pk,
+            "target": b.pk,
+            "type": "knows",
+            "confidence": "1",
+            "metadata": "{}",
+            "evidence": "[]",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Not saved" in response.content.decode()
+    assert not Relationship.objects.exists()
