@@ -12,6 +12,7 @@ dependency costs about that long and never hangs the probe."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import datetime
 import typing
@@ -82,14 +83,17 @@ class MigrationsCheck(HealthCheck):
     timeout: datetime.timedelta = dataclasses.field(default_factory=check_timeout, repr=False)
 
     def run(self) -> None:
-        connection = connections[self.alias]
+        # A connection wrapper of its own, with the short connect timeout, closed afterwards:
+        # the probe runs in a pool thread and must leave no connection behind there.
+        settings_dict = copy.deepcopy(connections.settings[self.alias])
+        settings_dict["OPTIONS"]["connect_timeout"] = max(1, int(self.timeout.total_seconds()))
+        connection = type(connections[self.alias])(settings_dict, self.alias)
         try:
             executor = MigrationExecutor(connection)
             plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
         except DatabaseError as exc:
             raise ServiceUnavailable(_first_line(exc)) from exc
         finally:
-            # The probe runs in a pool thread: its connection must not linger there.
             connection.close()
         if plan:
             pending = [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
