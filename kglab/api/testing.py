@@ -18,8 +18,10 @@ that every model field has a filter::
         def create_data(self, owner): ...
         def update_data(self, instance): ...
 
-Each test receives the users from the root conftest fixtures (`user`, `other_user`,
-`moderator`, `admin_user`)."""
+A viewset that offers only some endpoints combines the mixins it needs instead
+(`ListTests`, `RetrieveTests`, `CreateTests`, `UpdateTests`, `DeleteTests`, all on
+`APITestBase`); `OwnedAPIViewTests` is all five. Each test receives the users from the root
+conftest fixtures (`user`, `other_user`, `moderator`, `admin_user`)."""
 
 from __future__ import annotations
 
@@ -56,8 +58,8 @@ def assert_error(response, status: int, code: str) -> dict:
 
 
 @pytest.mark.django_db
-class OwnedAPIViewTests:
-    """Base of a model's API test class (see the module docstring)."""
+class APITestBase:
+    """What every endpoint test mixin needs: the model's declaration and the helpers."""
 
     basename: ClassVar[str]
     model: ClassVar[type]
@@ -67,6 +69,8 @@ class OwnedAPIViewTests:
     filter_exempt_fields: ClassVar[dict[str, str]] = {}
     list_queries: ClassVar[int] = 2
     detail_queries: ClassVar[int] = 1
+    # Authentication looks the user up once per request.
+    auth_queries: ClassVar[int] = 1
 
     def make(self, owner):
         """A saved row owned by `owner`."""
@@ -100,19 +104,13 @@ class OwnedAPIViewTests:
             .values_list("type", flat=True)
         )
 
-    # --- anonymous ----------------------------------------------------------------------
 
-    def test_anonymous_gets_401_everywhere(self, user):
-        row = self.make(user)
-        client = api_client()
-        assert_error(client.get(self.list_url()), 401, "not_authenticated")
-        assert_error(client.get(self.detail_url(row)), 401, "not_authenticated")
-        assert_error(client.post(self.list_url(), self.create_data(user)), 401, "not_authenticated")
-        assert_error(client.patch(self.detail_url(row), self.update_data(row)), 401, "not_authenticated")
-        assert_error(client.delete(self.detail_url(row)), 401, "not_authenticated")
-        assert self.model.objects.filter(pk=row.pk).exists()
+class ListTests(APITestBase):
+    """`GET <list>/`: authentication, pagination, isolation, owner filter, query count and a
+    filter for every model field."""
 
-    # --- list ---------------------------------------------------------------------------
+    def test_anonymous_list_is_401(self):
+        assert_error(api_client().get(self.list_url()), 401, "not_authenticated")
 
     def test_list_is_paginated_and_shows_only_own_rows(self, user, other_user):
         mine = [self.make(user), self.make(user)]
@@ -151,10 +149,23 @@ class OwnedAPIViewTests:
         assert response.status_code == 200
         assert len(queries) <= self.list_queries + self.auth_queries, [q["sql"] for q in queries]
 
-    # Authentication looks the user up once per request.
-    auth_queries: ClassVar[int] = 1
+    def test_every_model_field_has_a_filter(self):
+        view = resolve(self.list_url()).func.cls
+        filters = view.filterset_class.base_filters.values()
+        covered = {f.field_name for f in filters} | set(view.filterset_class.base_filters)
+        missing = []
+        for field in self.model._meta.concrete_fields:
+            names = {field.name, field.attname}
+            if not names & covered and field.name not in self.filter_exempt_fields:
+                missing.append(field.name)
+        assert not missing, f"Model fields without a filter (add one or exempt it with a reason): {missing}"
 
-    # --- retrieve -----------------------------------------------------------------------
+
+class RetrieveTests(APITestBase):
+    """`GET <detail>/`: ETag and If-None-Match, isolation, staff access, query count."""
+
+    def test_anonymous_retrieve_is_401(self, user):
+        assert_error(api_client().get(self.detail_url(self.make(user))), 401, "not_authenticated")
 
     def test_retrieve_carries_etag_and_honours_if_none_match(self, user):
         row = self.make(user)
@@ -184,7 +195,14 @@ class OwnedAPIViewTests:
         assert response.status_code == 200
         assert len(queries) <= self.detail_queries + self.auth_queries, [q["sql"] for q in queries]
 
-    # --- create -------------------------------------------------------------------------
+
+class CreateTests(APITestBase):
+    """`POST <list>/`: the caller owns what they create; only admins create for others."""
+
+    def test_anonymous_create_is_401(self, user):
+        before = self.model.objects.count()
+        assert_error(api_client().post(self.list_url(), self.create_data(user)), 401, "not_authenticated")
+        assert self.model.objects.count() == before
 
     def test_create_sets_the_caller_as_owner(self, user):
         response = api_client(user).post(self.list_url(), self.create_data(user))
@@ -207,7 +225,17 @@ class OwnedAPIViewTests:
         assert response.status_code == 201, response.content
         assert self.model.objects.get(pk=response.json()["id"]).owner_id == other_user.pk
 
-    # --- update -------------------------------------------------------------------------
+
+class UpdateTests(APITestBase):
+    """`PATCH <detail>/`: version and ETag, If-Match on the locked row, isolation, staff."""
+
+    def test_anonymous_update_is_401(self, user):
+        row = self.make(user)
+        assert_error(
+            api_client().patch(self.detail_url(row), self.update_data(row)), 401, "not_authenticated"
+        )
+        row.refresh_from_db()
+        assert row.version == 1
 
     def test_owner_patch_bumps_version_and_etag(self, user):
         row = self.make(user)
@@ -235,8 +263,6 @@ class OwnedAPIViewTests:
         assert details["current_etag"] == etag_for(row)
         assert row.version == 2
         assert Event.objects.count() == events
-        assert_error(client.delete(self.detail_url(row), HTTP_IF_MATCH=stale), 412, "precondition_failed")
-        assert self.model.objects.filter(pk=row.pk).exists()
 
     def test_update_of_another_users_row_is_404(self, user, other_user):
         row = self.make(user)
@@ -253,7 +279,24 @@ class OwnedAPIViewTests:
             assert response.status_code == 200, response.content
             assert response.json()["owner"] == user.pk
 
-    # --- delete -------------------------------------------------------------------------
+
+class DeleteTests(APITestBase):
+    """`DELETE <detail>/`: isolation, If-Match, and owner, moderator and admin may delete."""
+
+    def test_anonymous_delete_is_401(self, user):
+        row = self.make(user)
+        assert_error(api_client().delete(self.detail_url(row)), 401, "not_authenticated")
+        assert self.model.objects.filter(pk=row.pk).exists()
+
+    def test_stale_if_match_delete_is_412(self, user):
+        row = self.make(user)
+        stale = etag_for(row)
+        row.version += 1
+        type(row).objects.filter(pk=row.pk).update(version=row.version)
+        client = api_client(user)
+        assert_error(client.delete(self.detail_url(row), HTTP_IF_MATCH=stale), 412, "precondition_failed")
+        assert self.model.objects.filter(pk=row.pk).exists()
+        assert client.delete(self.detail_url(row), HTTP_IF_MATCH=etag_for(row)).status_code == 204
 
     def test_delete_by_another_user_is_404(self, user, other_user):
         row = self.make(user)
@@ -270,15 +313,7 @@ class OwnedAPIViewTests:
                 assert self.events_of(row)[-1] == f"{self.event_aggregate}.deleted"
         assert_error(api_client(user).get(self.detail_url(row)), 404, "not_found")
 
-    # --- filters ------------------------------------------------------------------------
 
-    def test_every_model_field_has_a_filter(self):
-        view = resolve(self.list_url()).func.cls
-        filters = view.filterset_class.base_filters.values()
-        covered = {f.field_name for f in filters} | set(view.filterset_class.base_filters)
-        missing = []
-        for field in self.model._meta.concrete_fields:
-            names = {field.name, field.attname}
-            if not names & covered and field.name not in self.filter_exempt_fields:
-                missing.append(field.name)
-        assert not missing, f"Model fields without a filter (add one or exempt it with a reason): {missing}"
+class OwnedAPIViewTests(ListTests, RetrieveTests, CreateTests, UpdateTests, DeleteTests):
+    """Every endpoint of an `OwnedModelViewSet`; take the mixins one by one for a viewset
+    that offers only some of them."""
