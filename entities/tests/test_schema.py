@@ -64,8 +64,3 @@ def test_full_text_search_can_use_its_indexes():
     plan = explain(entity_search(queryset=Entity.objects.all(), q="lovelace"))
     assert "entities_search_fts" in plan
     assert "entities_name_trgm" in plan
-
-
-def test_owner_list_uses_the_owner_id_index(user):
-    plan = explain(Entity.objects.filter(owner=user).order_by("-id")[:50])
-    assert "entities_owner_id" in plan
