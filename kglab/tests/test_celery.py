@@ -15,7 +15,7 @@ from django.test import Client, override_settings
 
 from integrations.models import DeadLetter
 from integrations.services_dead_letters import dead_letter_replay, dead_letters_drain
-from kglab.celery import WORKER_HEARTBEAT_KEY, ReliableTask, retry_backoff_delay
+from kglab.celery import WORKER_HEARTBEAT_KEY, ReliableTask, app, retry_backoff_delay
 from kglab.tests.test_celery_support import (
     always_transient,
     attempts,
@@ -38,7 +38,8 @@ pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 def worker(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         purge_queues()
-        with celery_worker() as process:
+        # Not on `events`: the redelivery test moves that queue to this worker itself.
+        with celery_worker(queues="default") as process:
             yield process
 
 
@@ -157,22 +158,25 @@ def test_a_thousand_messages_are_all_processed(worker, token):
     assert not DeadLetter.objects.exists()
 
 
-def test_killed_worker_loses_no_job_and_the_effect_happens_once(django_db_setup, django_db_blocker, token):
-    with django_db_blocker.unblock():
-        purge_queues()
-        with celery_worker(concurrency=1) as first:
-            result = slow_effect.delay(token, 3.0)
-            running = wait_for(lambda: attempts(token))[0]
-            # The whole worker dies at once: the pool process running the task and its parent.
-            os.kill(running["pid"], signal.SIGKILL)
-            os.killpg(first.pid, signal.SIGKILL)
-            first.wait()
-        assert cache.client.get_client().scard(effects_key(token)) == 0
+def test_killed_worker_loses_no_job_and_the_effect_happens_once(worker, token):
+    with celery_worker(concurrency=1, queues="events") as first:
+        result = slow_effect.apply_async((token, 3.0), queue="events")
+        running = wait_for(lambda: attempts(token))[0]
+        # The whole worker dies at once: the pool process running the task and its parent.
+        os.kill(running["pid"], signal.SIGKILL)
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    assert cache.client.get_client().scard(effects_key(token)) == 0
 
-        with celery_worker(concurrency=1):
-            wait_for(lambda: cache.client.get_client().scard(effects_key(token)), timeout=30)
-            runs = attempts(token)
+    # Another worker starts consuming the queue and gets the unacknowledged message again.
+    app.control.add_consumer("events", destination=[worker.node_name], reply=True)
+    try:
+        wait_for(lambda: cache.client.get_client().scard(effects_key(token)), timeout=30)
+    finally:
+        app.control.cancel_consumer("events", destination=[worker.node_name], reply=True)
+    runs = attempts(token)
 
     assert len(runs) == 2
     assert runs[1]["redelivered"] is True
+    assert runs[1]["pid"] != running["pid"]
     assert cache.client.get_client().smembers(effects_key(token)) == {result.id.encode()}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -135,7 +136,7 @@ def celery_worker(
 ):
     """A real `celery worker` process on this run's virtual host, consuming `queues` (not
     `extraction` by default: a worker on that queue loads the spaCy pipeline first); yields
-    the Popen and stops it (SIGTERM, then SIGKILL) afterwards."""
+    the Popen (with its `node_name`) and stops it (SIGTERM, then SIGKILL) afterwards."""
     name = f"test-{uuid.uuid4().hex[:12]}"
     process = subprocess.Popen(
         [
@@ -156,7 +157,7 @@ def celery_worker(
             "--without-mingle",
             "--without-gossip",
             "-n",
-            f"{name}@%h",
+            f"{name}@{socket.gethostname()}",
             "--loglevel",
             "WARNING",
             *extra,
@@ -173,6 +174,7 @@ def celery_worker(
             if process.poll() is not None or time.time() > deadline:
                 raise RuntimeError("the test worker did not start")
             time.sleep(0.2)
+        process.node_name = f"{name}@{socket.gethostname()}"
         yield process
     finally:
         if process.poll() is None:
