@@ -6,11 +6,14 @@ from __future__ import annotations
 import threading
 import uuid
 
+import kombu.exceptions
 import pytest
+from celery import Celery
 from django.db import connection, transaction
 from kombu import Queue
 
 from conftest import make_user
+from kglab import relay
 from kglab.celery import app
 from kglab.events import event_record, event_record_many
 from kglab.models import Event
@@ -205,3 +208,20 @@ def test_transactions_of_one_owner_commit_their_events_in_sequence_order():
 
     ordered = list(Event.objects.filter(owner=owner).order_by("sequence").values_list("payload", flat=True))
     assert ordered == [{"n": 1}, {"n": 2}]
+
+
+def test_an_unreachable_broker_leaves_the_events_unrelayed(subscriber, monkeypatch):
+    owner = make_user()
+    with transaction.atomic():
+        record(owner, 1)
+    dead_broker = Celery("kglab", broker="amqp://guest:guest@127.0.0.1:1//", set_as_current=False)
+    dead_broker.conf.broker_connection_timeout = 0.5
+    monkeypatch.setattr(relay, "app", dead_broker)
+
+    with pytest.raises(kombu.exceptions.OperationalError):
+        relay.event_relay()
+
+    assert Event.objects.filter(owner=owner, relayed_at__isnull=True).count() == 1
+    monkeypatch.undo()
+    assert relay.event_relay() == 1
+    assert [m["payload"] for m in subscriber()] == [{"n": 1}]
