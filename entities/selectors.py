@@ -37,11 +37,6 @@ def entity_list(*, user) -> QuerySet[Entity]:
     return Entity.objects.visible_to(user).only(*ENTITY_LIST_FIELDS)
 
 
-def entity_get(*, user, entity_id: int) -> Entity:
-    """One entity `user` may read (Entity.DoesNotExist otherwise, whoever owns it)."""
-    return entity_list(user=user).get(pk=entity_id)
-
-
 def entity_search(*, queryset: QuerySet[Entity], q: str) -> QuerySet[Entity]:
     """Entities matching `q` by full text (name, aliases, description; web-search syntax,
     `simple` configuration) or by trigram similarity of the name, annotated with

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from entities.models import Entity, normalize_name
+from entities.selectors import SIMILAR_DEFAULT_THRESHOLD, SIMILAR_MAX_LIMIT
 from entities.services import BULK_MAX_ITEMS, NAME_MAX_LENGTH
 from kglab.api.viewsets import BULK_UPSERT_STATUSES, BulkUpsertResponseSerializer, OwnerField
 
@@ -128,8 +129,8 @@ class EntityMergeResultSerializer(serializers.Serializer):
 
 
 class SimilarQuerySerializer(serializers.Serializer):
-    threshold = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.3)
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    threshold = serializers.FloatField(min_value=0.0, max_value=1.0, default=SIMILAR_DEFAULT_THRESHOLD)
+    limit = serializers.IntegerField(min_value=1, max_value=SIMILAR_MAX_LIMIT, default=10)
 
 
 class EntityBulkItemSerializer(serializers.Serializer):
