@@ -7,8 +7,10 @@ import json
 import uuid
 
 import pytest
+from celery import Celery
 from django.core.management import CommandError, call_command
 
+from integrations import services_dead_letters
 from integrations.models import DeadLetter
 from integrations.services_dead_letters import dead_letter_capture, dead_letters_drain
 from kglab.celery import app, dead_letter_queue, dead_letter_topology_declare
@@ -176,3 +178,17 @@ def test_management_command_replays_by_task_and_id(capsys):
         call_command("replay_dead_letters", "--id", "999999")
     with pytest.raises(CommandError):
         call_command("replay_dead_letters")
+
+
+def test_replay_while_the_broker_is_down_is_a_503_and_changes_nothing(admin_client_api, monkeypatch):
+    letter = captured_letter()
+    dead_broker = Celery("kglab", broker="amqp://guest:guest@127.0.0.1:1//", set_as_current=False)
+    dead_broker.conf.broker_connection_timeout = 0.5
+    dead_broker.conf.task_queues = app.conf.task_queues
+    monkeypatch.setattr(services_dead_letters, "app", dead_broker)
+
+    response = admin_client_api.post(f"{URL}{letter.pk}/replay/")
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "broker_unavailable"
+    assert not DeadLetter.objects.get(pk=letter.pk).is_replayed
