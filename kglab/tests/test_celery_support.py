@@ -15,6 +15,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote, urlunsplit
 
 from django.conf import settings
 from django.core.cache import cache
@@ -119,8 +120,16 @@ def worker_env() -> dict[str, str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "kglab.settings.test",
         "KGLAB_TEST_RUN": os.environ.get("KGLAB_TEST_RUN", "kglab"),
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+        # The test database (pytest-django renamed it in this process only).
+        "DATABASE_URL": urlunsplit(
+            (
+                "postgres",
+                f"{quote(database['USER'] or '')}:{quote(database['PASSWORD'] or '')}"
+                f"@{database['HOST']}:{database['PORT']}",
+                f"/{database['NAME']}",
+                "",
+                "",
+            )
         ),
         "CELERY_WORKER_HEARTBEAT_INTERVAL": "1",
     }
