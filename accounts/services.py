@@ -87,11 +87,14 @@ def user_login(*, email: str, password: str) -> tuple[User, TokenPair]:
         raise exceptions.AuthenticationFailed("Email or password is incorrect.", code="invalid_credentials")
     if not user.is_active:
         raise exceptions.AuthenticationFailed("The account is deactivated.", code="user_inactive")
-    user.last_login = timezone.now()
-    # last_login is part of the representation, so the version (and ETag) moves with it.
-    User.objects.filter(pk=user.pk).update(last_login=user.last_login, version=F("version") + 1)
-    user.version += 1
-    return user, token_pair_for(user)
+    # The password check stays outside: no transaction is held open during the hashing.
+    with transaction.atomic():
+        user.last_login = timezone.now()
+        # last_login is part of the representation, so the version (and ETag) moves with it.
+        User.objects.filter(pk=user.pk).update(last_login=user.last_login, version=F("version") + 1)
+        user.version += 1
+        pair = token_pair_for(user)
+    return user, pair
 
 
 @transaction.atomic
