@@ -41,6 +41,7 @@ BROKER_URL = f"amqp://guest:guest@127.0.0.1:5672/{BENCH_VHOST}"
 SEED = 20251126
 WORKER_CONCURRENCY = 2
 TARGET_SINGLE_P95_MS = 500
+POLL_S = 0.02
 TARGET_BATCH_S = 30
 
 FIRST = ["Alice", "Bruno", "Chen", "Dana", "Emil", "Fatima", "Goran", "Hana", "Ivan", "Julia", "Kofi",
@@ -211,7 +212,7 @@ def wait_job(client, base: str, job_id: int, timeout: float = 60) -> dict:
         job = client.get(f"{base}/api/v1/extraction/jobs/{job_id}/").json()
         if job["status"] in {"succeeded", "dead"}:
             return job
-        time.sleep(0.01)
+        time.sleep(POLL_S)
     raise RuntimeError(f"job {job_id} not finished after {timeout}s")
 
 
@@ -266,13 +267,12 @@ def main() -> None:
         response = client.post(jobs_url, json={"documents": [{"text": t} for t in batch_texts]})
         submit_s = time.perf_counter() - started
         batch_id = response.json()["batch_id"]
-        while True:
-            page = client.get(jobs_url, params={"batch": batch_id, "page_size": 500}).json()
-            finished = [j for j in page["results"] if j["status"] in {"succeeded", "dead"}]
-            if len(finished) == args.documents:
-                break
-            time.sleep(0.05)
+        # Polling asks only for a count, so the client takes little of the CPU it measures.
+        done = {"batch": batch_id, "status": ["succeeded", "dead"], "page_size": 1}
+        while client.get(jobs_url, params=done).json()["count"] < args.documents:
+            time.sleep(0.1)
         total_s = time.perf_counter() - started
+        finished = client.get(jobs_url, params={"batch": batch_id, "page_size": 500}).json()["results"]
         statuses = {j["status"] for j in finished}
         batch_latency = summarize_ms([stored_seconds(j) for j in finished])
 
@@ -289,7 +289,7 @@ def main() -> None:
             "seed": SEED,
             "web": "uvicorn, 2 workers, kglab.settings.local with DEBUG off",
             "worker": f"celery prefork, -Q extraction, concurrency {WORKER_CONCURRENCY}",
-            "client": "httpx, sequential; polls the job (10 ms) or the batch listing (50 ms)",
+            "client": "httpx, sequential; polls the job every 20 ms, the batch's finished count every 100 ms",
             "database": BENCH_DB,
             "broker_vhost": BENCH_VHOST,
         },
