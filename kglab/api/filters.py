@@ -59,6 +59,16 @@ class OwnedFilterSet(django_filters.FilterSet):
     updated_before = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="lte")
     version = django_filters.NumberFilter(field_name="version")
 
+    @classmethod
+    def get_filters(cls):
+        # A filter without a label derives one from the model's verbose names on every request
+        # (the form is rebuilt each time); the parameter name is the label clients see anyway.
+        filters = super().get_filters()
+        for name, filter_ in filters.items():
+            if filter_._label is None:
+                filter_.label = name
+        return filters
+
 
 class RankAwareOrderingFilter(OrderingFilter):
     """Explicit `?ordering=` wins; without it a ranked search (a queryset annotated with
