@@ -68,3 +68,16 @@ def test_admin_lists_dead_letters(client, admin_user):
     response = client.get("/admin/integrations/deadletter/")
     assert response.status_code == 200
     assert b"tests.poison" in response.content
+
+
+def test_admin_replay_action_reports_letters_it_cannot_replay(client, admin_user):
+    letter = DeadLetter.objects.create(task_id="x", task_name="tests.poison", queue="default")
+    client.force_login(admin_user)
+
+    response = client.post(
+        "/admin/integrations/deadletter/", {"action": "replay", "_selected_action": [letter.pk]}, follow=True
+    )
+
+    shown = [str(m) for m in response.context["messages"]]
+    assert shown == [f"Dead letter {letter.pk}: The original message of this dead letter is not available."]
+    assert not DeadLetter.objects.get(pk=letter.pk).is_replayed
