@@ -3,6 +3,8 @@ what the relay publishes."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import uuid
 
@@ -19,6 +21,7 @@ from kglab.events import event_record, event_record_many
 from kglab.models import Event
 from kglab.relay import event_relay, events_exchange
 from kglab.tasks import event_relay_sweep_task
+from kglab.tests.test_celery_support import worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -225,3 +228,26 @@ def test_an_unreachable_broker_leaves_the_events_unrelayed(subscriber, monkeypat
     monkeypatch.undo()
     assert relay.event_relay() == 1
     assert [m["payload"] for m in subscriber()] == [{"n": 1}]
+
+
+def test_a_broker_outage_does_not_fail_the_committed_change():
+    """The nudge after commit cannot reach RabbitMQ: the change stays committed, the failure is
+    logged, and the sweep relays the event later."""
+    owner = make_user()
+    script = (
+        "import django; django.setup()\n"
+        "from django.db import transaction\n"
+        "from kglab.events import event_record\n"
+        "with transaction.atomic():\n"
+        f"    event_record(type='entity.created', owner={owner.pk}, aggregate_type='entity',"
+        " aggregate_id=1, payload={})\n"
+    )
+    env = {**worker_env(), "CELERY_BROKER_URL": "amqp://guest:guest@127.0.0.1:1//", "LOG_LEVEL": "WARNING"}
+
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "event_relay_nudge_failed" in done.stdout + done.stderr
+    assert Event.objects.filter(owner=owner, relayed_at__isnull=True).count() == 1
