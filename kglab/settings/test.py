@@ -18,6 +18,12 @@ DEBUG = False
 # Several test runs may share one machine's services: each keys its data by a prefix.
 _RUN = os.environ.get("KGLAB_TEST_RUN", "kglab")
 DATABASES["default"]["TEST"] = {"NAME": f"test_{_RUN}"}
+# Tests swap connection settings per test (closed ports, killed connections); a process-wide
+# pool would keep serving the old ones. The pool is off unless DB_POOL_MAX_SIZE asks for it
+# (the live-server tests do, for the processes they start).
+if "DB_POOL_MAX_SIZE" not in os.environ:
+    DATABASES["default"]["OPTIONS"].pop("pool", None)
+    DATABASES["default"]["CONN_MAX_AGE"] = 60
 CACHES["default"]["KEY_PREFIX"] = f"test-{_RUN}"
 CHANNEL_LAYERS = {
     "default": {
