@@ -85,7 +85,16 @@ class OwnedModelViewSet(viewsets.ModelViewSet):
         # on, and building the FilterSet and its form is most of a detail request's Python time.
         if self.detail:
             return queryset
-        return super().filter_queryset(queryset)
+        filterset_class = getattr(self, "filterset_class", None)
+        asked = filterset_class is not None and not self.request.query_params.keys().isdisjoint(
+            filterset_class.base_filters
+        )
+        for backend in self.filter_backends:
+            # Without a filter parameter the FilterSet would filter nothing; skip building it.
+            if backend is DjangoFilterBackend and not asked:
+                continue
+            queryset = backend().filter_queryset(self.request, queryset, self)
+        return queryset
 
     def get_locked_object(self, *, for_delete: bool = False):
         """The row addressed by the URL, editable by the caller, locked until the end of the
