@@ -3,6 +3,7 @@ failed (so a retry enqueues them once the broker is back), never silently queued
 
 import socket
 
+import kombu.pools
 import pytest
 
 from integrations.models import ExtractionJob
@@ -20,9 +21,10 @@ def closed_port() -> int:
 
 
 def reset_connections() -> None:
-    if app._pool is not None:
-        app._pool.force_close_all()
-    app._after_fork()  # drops the cached connection and producer pools
+    # The app's connection pool lives in kombu's process-wide registry (keyed by broker URL):
+    # closing it without emptying the registry would hand the closed pool to the next caller.
+    kombu.pools.reset()
+    app._after_fork()  # drops the app's references to the pools
 
 
 @pytest.fixture
