@@ -86,12 +86,12 @@ class OwnedModelViewSet(viewsets.ModelViewSet):
         if self.detail:
             return queryset
         filterset_class = getattr(self, "filterset_class", None)
-        asked = filterset_class is not None and not self.request.query_params.keys().isdisjoint(
+        # Without any of its parameters a FilterSet filters nothing: skip building it.
+        unasked = filterset_class is not None and self.request.query_params.keys().isdisjoint(
             filterset_class.base_filters
         )
         for backend in self.filter_backends:
-            # Without a filter parameter the FilterSet would filter nothing; skip building it.
-            if backend is DjangoFilterBackend and not asked:
+            if backend is DjangoFilterBackend and unasked:
                 continue
             queryset = backend().filter_queryset(self.request, queryset, self)
         return queryset
