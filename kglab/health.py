@@ -15,12 +15,16 @@ import asyncio
 import copy
 import dataclasses
 import datetime
+import functools
 import typing
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db import Error as DatabaseError
-from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.recorder import MigrationRecorder
 from django.http import HttpRequest, JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.module_loading import import_string
@@ -60,7 +64,9 @@ class DatabaseCheck(HealthCheck):
             "connect_timeout": max(1, int(self.timeout.total_seconds())),
         }
         try:
-            raw = wrapper.get_new_connection(params)
+            # Straight to the server, past the connection pool: the probe asks whether
+            # PostgreSQL answers, and must not take a slot requests are waiting for.
+            raw = wrapper.Database.connect(**params)
             try:
                 with raw.cursor() as cursor:
                     cursor.execute("SELECT 1")
@@ -73,10 +79,18 @@ class DatabaseCheck(HealthCheck):
             raise ServiceUnavailable("SELECT 1 did not return 1")
 
 
+@functools.cache
+def _shipped_migrations() -> tuple[tuple[tuple[str, str], tuple[tuple[str, str], ...]], ...]:
+    """Every migration of the code this process runs, with the migrations each one replaces.
+    Read from disk once: the code does not change while the process lives."""
+    graph = MigrationLoader(None, ignore_no_migrations=True).graph
+    return tuple((key, tuple(migration.replaces or ())) for key, migration in graph.nodes.items())
+
+
 @dataclasses.dataclass
 class MigrationsCheck(HealthCheck):
     """Every migration the code ships is applied: a process with newer code than its schema
-    must not take traffic."""
+    must not take traffic. Costs one query: the migrations on disk are read once per process."""
 
     name: typing.ClassVar[str] = "migrations"
     alias: str = DEFAULT_DB_ALIAS
@@ -87,16 +101,22 @@ class MigrationsCheck(HealthCheck):
         # the probe runs in a pool thread and must leave no connection behind there.
         settings_dict = copy.deepcopy(connections.settings[self.alias])
         settings_dict["OPTIONS"]["connect_timeout"] = max(1, int(self.timeout.total_seconds()))
+        settings_dict["OPTIONS"].pop("pool", None)
         connection = type(connections[self.alias])(settings_dict, self.alias)
         try:
-            executor = MigrationExecutor(connection)
-            plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+            applied = set(MigrationRecorder(connection).applied_migrations())
         except DatabaseError as exc:
             raise ServiceUnavailable(_first_line(exc)) from exc
         finally:
             connection.close()
-        if plan:
-            pending = [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
+        pending = sorted(
+            {
+                f"{app}.{name}"
+                for (app, name), replaces in _shipped_migrations()
+                if (app, name) not in applied and not (replaces and set(replaces) <= applied)
+            }
+        )
+        if pending:
             raise ServiceUnavailable(f"{len(pending)} unapplied migration(s): {', '.join(pending[:5])}")
 
 
@@ -172,16 +192,55 @@ def _report(result: HealthCheckResult) -> dict:
     }
 
 
+def _closing_connections(fn, /, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        connections.close_all()
+
+
+class _CheckExecutor(ThreadPoolExecutor):
+    """Runs sync checks, each followed by closing the Django connections it opened in its
+    thread: with the connection pool, a connection a finished thread still holds is a slot
+    lost for good."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        return super().submit(_closing_connections, fn, *args, **kwargs)
+
+
+async def _run_checks() -> tuple[bool, dict[str, dict]]:
+    checks = health_checks()
+    # Threads of its own, one per check, so a busy default executor never delays a probe;
+    # not waiting for them on the way out keeps a check stuck past its timeout from holding
+    # the response.
+    executor = _CheckExecutor(max_workers=max(1, len(checks)), thread_name_prefix="health")
+    try:
+        results = await asyncio.gather(*(check.get_result(executor) for check in checks))
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+    report = {check_name(result.check): _report(result) for result in results}
+    return all(entry["status"] != "unavailable" for entry in report.values()), report
+
+
+_in_flight: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task] = weakref.WeakKeyDictionary()
+
+
 async def run_health_checks() -> tuple[bool, dict[str, dict]]:
     """Runs every configured check concurrently; returns (ready, report per check).
+
+    Probes that arrive while a run is in flight share its result instead of starting their
+    own, so a burst of probes costs one round of connections.
 
     A check raising `ServiceWarning` (degraded but working, e.g. a growing backlog) is
     reported as "warning" and does not make the process unready: taking it out of the load
     balancer would not help."""
-    checks = health_checks()
-    results = await asyncio.gather(*(check.get_result() for check in checks))
-    report = {check_name(result.check): _report(result) for result in results}
-    return all(entry["status"] != "unavailable" for entry in report.values()), report
+    loop = asyncio.get_running_loop()
+    task = _in_flight.get(loop)
+    if task is None:
+        task = loop.create_task(_run_checks())
+        _in_flight[loop] = task
+        task.add_done_callback(lambda _: _in_flight.pop(loop, None))
+    return await asyncio.shield(task)
 
 
 _SAFE_METHODS = ("GET", "HEAD")
