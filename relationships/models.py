@@ -46,6 +46,9 @@ class Relationship(OwnedModel):
             # Traversal in both directions, with the type alongside for filtered hops.
             models.Index(fields=["source", "type"], name="relationships_source_type"),
             models.Index(fields=["target", "type"], name="relationships_target_type"),
+            # Mirror of the unique edge index: an incoming hop within one owner is answered
+            # by an index-only scan, as outgoing hops are by the unique index.
+            models.Index(fields=["owner", "target", "source", "type"], name="relationships_incoming_edge"),
             models.Index(fields=["owner", "id"], name="relationships_owner_id"),
             models.Index(fields=["owner", "type"], name="relationships_owner_type"),
             models.Index(fields=["owner", "confidence"], name="relationships_owner_conf"),

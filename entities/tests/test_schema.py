@@ -27,6 +27,7 @@ INDEXES = {
         "relationships_owner_id",
         "relationships_source_type",
         "relationships_target_type",
+        "relationships_incoming_edge",
     },
 }
 
