@@ -4,9 +4,9 @@ the reference, measured right before each endpoint in the same run.
     .venv/bin/python -m bench.auth [--duration 10]
 
 - Server: `bench.common.server(workers=2)` (uvicorn, local settings with DEBUG off) on the
-  development database `kglab`, one database connection per request (DB_CONN_MAX_AGE=0, see
-  SERVER_ENV); login limits and DRF throttles raised through environment variables so the load
-  generator measures the work, not the 429s.
+  development database `kglab` through the settings' connection pool; login limits and DRF
+  throttles raised through environment variables so the load generator measures the work, not
+  the 429s.
 - Bench user `auth-bench@kglab.local` is created (or its password reset) before the run.
 - Load: wrk, closed loop, 1 thread, at 1 and 8 connections, `--duration` seconds each.
   * login: the same email + password every request (Argon2id verify on each);
@@ -40,10 +40,6 @@ CONCURRENCIES = (1, 8)
 REFRESH_SCRIPT = ROOT / "bench" / "auth_refresh.lua"
 SERVER_ENV = {
     "DJANGO_DEBUG": "0",
-    # Under ASGI Django runs each request's sync code in a thread of its own, so persistent
-    # connections (DB_CONN_MAX_AGE > 0) are never reused and pile up until PostgreSQL refuses
-    # new clients; the bench opens one connection per request instead.
-    "DB_CONN_MAX_AGE": "0",
     "LOGIN_RATE_PER_IP": "1000000/m",
     "LOGIN_RATE_PER_ACCOUNT": "1000000/m",
     "THROTTLE_ANON": "1000000/min",
@@ -240,7 +236,7 @@ def main() -> None:
                 "threads": 1,
                 "connections": list(CONCURRENCIES),
                 "duration_s": args.duration,
-                "server": "uvicorn, 2 workers, local settings, DEBUG off, DB_CONN_MAX_AGE=0, database kglab",
+                "server": "uvicorn, 2 workers, local settings (connection pool), DEBUG off, db kglab",
                 "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
                 "refresh": "one distinct pre-minted refresh token per request (bench/auth_refresh.lua)",
             },
