@@ -119,7 +119,7 @@ class ModuleJWTAuthenticationScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "bearerFormat": "JWT",
             "description": (
-                "Access token of a user (POST /api/v1/auth/login/) or of a module "
+                "Access token of a user (POST /api/v1/auth/token/) or of a module "
                 "(POST /api/v1/auth/module-token/). A module with the act_as_user scope may add "
                 "`X-Acting-User: <user id>`."
             ),

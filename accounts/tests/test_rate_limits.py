@@ -61,7 +61,7 @@ def test_register_is_throttled_per_ip(settings):
         body = {"email": f"reg{n}@example.test", "password": "a-long-passphrase-77"}
         assert client.post(REGISTER, body).status_code == 201
     response = client.post(REGISTER, {"email": "reg9@example.test", "password": "a-long-passphrase-77"})
-    assert_rate_limited(response, "throttled")
+    assert_rate_limited(response, "rate_limited")
     assert (
         APIClient(REMOTE_ADDR="192.0.2.45")
         .post(REGISTER, {"email": "reg9@example.test", "password": "a-long-passphrase-77"})
@@ -74,7 +74,7 @@ def test_user_throttle_applies_to_authenticated_requests(monkeypatch, user_clien
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": "100/min", "user": "2/min"})
     for _ in range(2):
         assert user_client.get("/api/v1/auth/me/").status_code == 200
-    assert_rate_limited(user_client.get("/api/v1/auth/me/"), "throttled")
+    assert_rate_limited(user_client.get("/api/v1/auth/me/"), "rate_limited")
 
 
 def test_redis_down_is_503_not_a_free_pass(settings, user_client):

@@ -120,6 +120,8 @@ def _code_of(exc: exceptions.APIException) -> str:
         return detail["code"]
     if isinstance(exc, exceptions.ValidationError):
         return "validation_error"
+    if isinstance(exc, exceptions.Throttled):
+        return "rate_limited"  # one code for every 429, throttle or login rate limit
     code = getattr(detail, "code", None) or exc.default_code
     if code in {"error", "invalid"}:
         return _DEFAULT_CODES.get(exc.status_code, code)
