@@ -17,15 +17,18 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy
-import spacy
 from django.conf import settings
-from spacy.language import Language
-from spacy.pipeline._parser_internals import _beam_utils
-from spacy.tokens import Doc, Span, Token
 
 from entities.models import Entity, normalize_name
+
+# spaCy and numpy are imported where they are used: the web process imports this module
+# (through the services and the task registry) but never extracts, and should not pay
+# spaCy's import time and memory in every web worker.
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc, Span, Token
 
 # spaCy's OntoNotes labels to our entity types. Dates, times, quantities and numbers are not
 # things a knowledge graph has nodes for, so those labels are skipped.
@@ -141,6 +144,8 @@ def noisy_or(probabilities: Iterable[float]) -> float:
 def pipeline() -> Language:
     """The spaCy pipeline, loaded once per process on first use (a worker pays the load once,
     the web process never unless it extracts)."""
+    import spacy
+
     return spacy.load(settings.EXTRACTION_SPACY_MODEL)
 
 
@@ -225,6 +230,9 @@ def _normalized_beam_parse(ner, docs: list[Doc]) -> list:
     cover a whole sentence. Normalising every step makes a path's score its log-probability
     under the model the pipeline was trained as, and the beam's parse probabilities then agree
     with the greedy decoding where it is sure and spread out where it is not."""
+    import numpy
+    from spacy.pipeline._parser_internals import _beam_utils
+
     batch = _beam_utils.BeamBatch(
         ner.moves, ner.moves.init_batch(docs), None, BEAM_WIDTH, density=BEAM_DENSITY
     )
