@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -18,7 +17,8 @@ from rest_framework import exceptions
 from accounts.models import User
 from entities.models import Entity, normalize_name
 from kglab.api.exceptions import Conflict
-from kglab.events import event_record, event_record_many
+from kglab.bulk import BulkUpsertModel, BulkUpsertResult, bulk_upsert_apply
+from kglab.events import event_record
 
 BULK_MAX_ITEMS = 1000
 NAME_MAX_LENGTH = 512
@@ -37,17 +37,6 @@ ENTITY_WRITABLE_FIELDS = (
     "provenance",
     "mention_count",
 )
-
-
-@dataclass(frozen=True)
-class BulkUpsertResult:
-    """What a bulk upsert did: counts, and per input item its row and status."""
-
-    created: int
-    updated: int
-    unchanged: int
-    objects: list  # model instances in the order of the input items
-    statuses: list[str]  # "created" | "updated" | "unchanged", same order
 
 
 # ---------------------------------------------------------------------------------------------
@@ -382,6 +371,16 @@ def _check_via(via: str) -> None:
         raise exceptions.ValidationError({"via": [f"A non-empty string of at most {VIA_MAX_LENGTH}."]})
 
 
+_ENTITY_BULK = BulkUpsertModel(
+    aggregate_type="entity",
+    lock_by_keys=_entities_lock_by_keys,
+    insert_new=_entities_insert_new,
+    merge_values=_entity_merge_item,
+    write_rows=_entities_write_merged,
+    event_payload=entity_event_payload,
+)
+
+
 def entity_bulk_upsert(
     *, owner: User, items: list[dict], actor: User | None = None, via: str = "bulk"
 ) -> BulkUpsertResult:
@@ -401,60 +400,13 @@ def entity_bulk_upsert(
     cleaned = [_entity_item_clean(item, index, errors) for index, item in enumerate(items)]
     errors.raise_if_any()
     combined, keys = _entity_items_combine(cleaned)
-    ordered_keys = sorted(combined)
-    actor_id = actor.pk if actor is not None else None
-
-    with transaction.atomic():
-        rows = _entities_lock_by_keys(owner.pk, ordered_keys)
-        missing = [combined[key] for key in ordered_keys if key not in rows]
-        created = (
-            _entities_insert_new(owner_id=owner.pk, actor_id=actor_id, via=via, items=missing)
-            if missing
-            else {}
-        )
-        raced = [key for key in ordered_keys if key not in rows and key not in created]
-        rows.update(_entities_lock_by_keys(owner.pk, raced))
-
-        status_by_key: dict[tuple, str] = dict.fromkeys(created, "created")
-        changed: list[Entity] = []
-        now = timezone.now()
-        for key in ordered_keys:
-            if key in created:
-                continue
-            row = rows[key]
-            if _entity_merge_item(row, combined[key]):
-                row.version += 1
-                row.updated_at = now
-                changed.append(row)
-                status_by_key[key] = "updated"
-            else:
-                status_by_key[key] = "unchanged"
-        if changed:
-            _entities_write_merged(changed)
-        rows.update(created)
-
-        events = [
-            {
-                "type": f"entity.{status_by_key[key]}",
-                "owner": owner.pk,
-                "aggregate_type": "entity",
-                "aggregate_id": rows[key].pk,
-                "payload": entity_event_payload(rows[key]),
-            }
-            for key in ordered_keys
-            if status_by_key[key] != "unchanged"
-        ]
-        if events:
-            event_record_many(events)
-
-    # An item folded into an earlier one of the same key reports that row's status.
-    statuses = [status_by_key[key] for key in keys]
-    return BulkUpsertResult(
-        created=len(created),
-        updated=len(changed),
-        unchanged=sum(1 for status in status_by_key.values() if status == "unchanged"),
-        objects=[rows[key] for key in keys],
-        statuses=statuses,
+    return bulk_upsert_apply(
+        model=_ENTITY_BULK,
+        owner_id=owner.pk,
+        actor_id=actor.pk if actor is not None else None,
+        via=via,
+        combined=combined,
+        keys=keys,
     )
 
 

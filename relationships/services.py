@@ -16,7 +16,6 @@ from rest_framework import exceptions
 from accounts.models import User
 from entities.models import Entity, normalize_name
 from entities.services import (
-    BulkUpsertResult,
     ItemErrors,
     _iso,
     check_items_envelope,
@@ -26,7 +25,8 @@ from entities.services import (
     valid_type,
 )
 from kglab.api.exceptions import Conflict
-from kglab.events import event_record, event_record_many
+from kglab.bulk import BulkUpsertModel, BulkUpsertResult, bulk_upsert_apply
+from kglab.events import event_record
 from relationships.models import Relationship
 
 RELATIONSHIP_WRITABLE_FIELDS = (
@@ -467,6 +467,16 @@ def _insert_new(*, owner_id: int, actor_id: int | None, via: str, items: list[di
     return created
 
 
+_RELATIONSHIP_BULK = BulkUpsertModel(
+    aggregate_type="relationship",
+    lock_by_keys=_lock_by_keys,
+    insert_new=_insert_new,
+    merge_values=relationship_merge_values,
+    write_rows=_write_rows,
+    event_payload=relationship_event_payload,
+)
+
+
 def relationship_bulk_upsert(
     *, owner: User, items: list[dict], actor: User | None = None, via: str = "bulk"
 ) -> BulkUpsertResult:
@@ -487,53 +497,13 @@ def relationship_bulk_upsert(
     _resolve_ends(owner.pk, cleaned, errors)
     errors.raise_if_any()
     combined, keys = _combine(cleaned)
-    ordered_keys = sorted(combined)
-    actor_id = actor.pk if actor is not None else None
-
-    with transaction.atomic():
-        rows = _lock_by_keys(owner.pk, ordered_keys)
-        missing = [combined[key] for key in ordered_keys if key not in rows]
-        created = _insert_new(owner_id=owner.pk, actor_id=actor_id, via=via, items=missing) if missing else {}
-        raced = [key for key in ordered_keys if key not in rows and key not in created]
-        rows.update(_lock_by_keys(owner.pk, raced))
-
-        status_by_key = dict.fromkeys(created, "created")
-        changed = []
-        now = timezone.now()
-        for key in ordered_keys:
-            if key in created:
-                continue
-            row = rows[key]
-            if relationship_merge_values(row, combined[key]):
-                row.version += 1
-                row.updated_at = now
-                changed.append(row)
-                status_by_key[key] = "updated"
-            else:
-                status_by_key[key] = "unchanged"
-        if changed:
-            _write_rows(changed)
-        rows.update(created)
-        events = [
-            {
-                "type": f"relationship.{status_by_key[key]}",
-                "owner": owner.pk,
-                "aggregate_type": "relationship",
-                "aggregate_id": rows[key].pk,
-                "payload": relationship_event_payload(rows[key]),
-            }
-            for key in ordered_keys
-            if status_by_key[key] != "unchanged"
-        ]
-        if events:
-            event_record_many(events)
-
-    return BulkUpsertResult(
-        created=len(created),
-        updated=len(changed),
-        unchanged=sum(1 for status in status_by_key.values() if status == "unchanged"),
-        objects=[rows[key] for key in keys],
-        statuses=[status_by_key[key] for key in keys],
+    return bulk_upsert_apply(
+        model=_RELATIONSHIP_BULK,
+        owner_id=owner.pk,
+        actor_id=actor.pk if actor is not None else None,
+        via=via,
+        combined=combined,
+        keys=keys,
     )
 
 

@@ -1,0 +1,119 @@
+"""The keyed bulk upsert shared by the graph apps: each app supplies how its rows are locked,
+inserted, merged, written and serialized; the order of the steps, the locking discipline,
+the statuses and the events are the same for every model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from kglab.events import event_record_many
+
+
+@dataclass(frozen=True)
+class BulkUpsertResult:
+    """What a bulk upsert did: counts, and per input item its row and status."""
+
+    created: int
+    updated: int
+    unchanged: int
+    objects: list  # model instances in the order of the input items
+    statuses: list[str]  # "created" | "updated" | "unchanged", same order
+
+
+@dataclass(frozen=True)
+class BulkUpsertModel:
+    """The per-model pieces of a keyed bulk upsert.
+
+    - `lock_by_keys(owner_id, keys)`: the owner's existing rows with these keys, locked
+      FOR UPDATE in id order, as {key: row}.
+    - `insert_new(owner_id=, actor_id=, via=, items=)`: inserts the items with ON CONFLICT
+      DO NOTHING and returns the rows this statement created, as {key: row}.
+    - `merge_values(row, item)`: applies the item's merge rules to the row in memory;
+      True if the row changed.
+    - `write_rows(rows)`: writes the merged rows (version and updated_at included).
+    - `event_payload(row)`: the serialized row carried by the row's events.
+    - `aggregate_type`: the events' aggregate type and type prefix (`<aggregate>.created`).
+    """
+
+    aggregate_type: str
+    lock_by_keys: Callable[[int, list[tuple]], dict[tuple, models.Model]]
+    insert_new: Callable[..., dict[tuple, models.Model]]
+    merge_values: Callable[[Any, dict], bool]
+    write_rows: Callable[[list], None]
+    event_payload: Callable[[Any], dict]
+
+
+def bulk_upsert_apply(
+    *,
+    model: BulkUpsertModel,
+    owner_id: int,
+    actor_id: int | None,
+    via: str,
+    combined: dict[tuple, dict],
+    keys: list[tuple],
+) -> BulkUpsertResult:
+    """Creates or merges one row per key of `combined` (validated items, one per key) in one
+    transaction, and reports per entry of `keys` (each input item's key, in input order).
+
+    Existing rows are locked in key order; missing keys are inserted with ON CONFLICT DO
+    NOTHING, and a key another transaction inserted meanwhile is locked and merged like any
+    existing row, so concurrent upserts of the same keys neither fail nor lose a merge. A
+    row the item changes gets version + 1 and a new updated_at; an unchanged row is not
+    written and emits nothing. Emits `<aggregate>.created` / `<aggregate>.updated` per
+    created or changed row."""
+    ordered_keys = sorted(combined)
+
+    with transaction.atomic():
+        rows = model.lock_by_keys(owner_id, ordered_keys)
+        missing = [combined[key] for key in ordered_keys if key not in rows]
+        created = (
+            model.insert_new(owner_id=owner_id, actor_id=actor_id, via=via, items=missing) if missing else {}
+        )
+        raced = [key for key in ordered_keys if key not in rows and key not in created]
+        rows.update(model.lock_by_keys(owner_id, raced))
+
+        status_by_key: dict[tuple, str] = dict.fromkeys(created, "created")
+        changed = []
+        now = timezone.now()
+        for key in ordered_keys:
+            if key in created:
+                continue
+            row = rows[key]
+            if model.merge_values(row, combined[key]):
+                row.version += 1
+                row.updated_at = now
+                changed.append(row)
+                status_by_key[key] = "updated"
+            else:
+                status_by_key[key] = "unchanged"
+        if changed:
+            model.write_rows(changed)
+        rows.update(created)
+
+        events = [
+            {
+                "type": f"{model.aggregate_type}.{status_by_key[key]}",
+                "owner": owner_id,
+                "aggregate_type": model.aggregate_type,
+                "aggregate_id": rows[key].pk,
+                "payload": model.event_payload(rows[key]),
+            }
+            for key in ordered_keys
+            if status_by_key[key] != "unchanged"
+        ]
+        if events:
+            event_record_many(events)
+
+    # An item folded into an earlier one of the same key reports that row's status.
+    return BulkUpsertResult(
+        created=len(created),
+        updated=len(changed),
+        unchanged=sum(1 for status in status_by_key.values() if status == "unchanged"),
+        objects=[rows[key] for key in keys],
+        statuses=[status_by_key[key] for key in keys],
+    )
