@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
-from django.utils import timezone
 from psycopg.types.json import Jsonb
 from rest_framework import exceptions
 
@@ -301,69 +299,19 @@ def _entities_write_merged(rows: list[Entity]) -> None:
         cursor.execute(sql, params)
 
 
-def _entities_insert_new(
-    *, owner_id: int, actor_id: int | None, via: str, items: list[dict]
-) -> dict[tuple, Entity]:
-    """INSERT ... ON CONFLICT DO NOTHING: returns the rows this statement created, by key.
-    A key another transaction created concurrently is skipped here (the statement waits for
-    that transaction) and then merged like any existing row."""
-    table = Entity._meta.db_table
-    now = timezone.now()
-    columns = (
-        "owner_id, name, normalized_name, type, aliases, description, confidence, metadata, "
-        "provenance, mention_count, created_by_id, created_via, created_at, updated_at, version"
-    )
-    row_sql = "(%s, %s, %s, %s, %s::varchar(512)[], %s, %s, %s, %s, %s, %s, %s, %s, %s, 1)"
-    params: list[Any] = []
-    for item in items:
-        params += [
-            owner_id,
-            item["name"],
-            item["normalized_name"],
-            item["type"],
-            item["aliases"],
-            item["description"],
-            item["confidence"] if item["confidence"] is not None else 1.0,
-            Jsonb(item["metadata"]),
-            Jsonb(item["provenance"]),
-            item["mention_count"],
-            actor_id,
-            via,
-            now,
-            now,
-        ]
-    # Table and column names are constants; every value is a bound parameter.
-    sql = (
-        f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(items))} "  # noqa: S608
-        "ON CONFLICT (owner_id, type, normalized_name) DO NOTHING "
-        "RETURNING id, type, normalized_name"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        returned = {(t, n): pk for pk, t, n in cursor.fetchall()}
-    created = {}
-    for item in items:
-        key = (item["type"], item["normalized_name"])
-        if key in returned:
-            created[key] = Entity(
-                pk=returned[key],
-                owner_id=owner_id,
-                name=item["name"],
-                normalized_name=item["normalized_name"],
-                type=item["type"],
-                aliases=item["aliases"],
-                description=item["description"],
-                confidence=item["confidence"] if item["confidence"] is not None else 1.0,
-                metadata=item["metadata"],
-                provenance=item["provenance"],
-                mention_count=item["mention_count"],
-                created_by_id=actor_id,
-                created_via=via,
-                created_at=now,
-                updated_at=now,
-                version=1,
-            )
-    return created
+def _entity_insert_values(item: dict) -> dict:
+    """The columns of a new entity from a combined bulk item."""
+    return {
+        "name": item["name"],
+        "normalized_name": item["normalized_name"],
+        "type": item["type"],
+        "aliases": item["aliases"],
+        "description": item["description"],
+        "confidence": item["confidence"] if item["confidence"] is not None else 1.0,
+        "metadata": item["metadata"],
+        "provenance": item["provenance"],
+        "mention_count": item["mention_count"],
+    }
 
 
 def _check_via(via: str) -> None:
@@ -373,8 +321,10 @@ def _check_via(via: str) -> None:
 
 _ENTITY_BULK = BulkUpsertModel(
     aggregate_type="entity",
+    model_class=Entity,
+    key_fields=("type", "normalized_name"),
     lock_by_keys=_entities_lock_by_keys,
-    insert_new=_entities_insert_new,
+    insert_values=_entity_insert_values,
     merge_values=_entity_merge_item,
     write_rows=_entities_write_merged,
     event_payload=entity_event_payload,

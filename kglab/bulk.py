@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from kglab.events import event_record_many
@@ -31,8 +31,10 @@ class BulkUpsertModel:
 
     - `lock_by_keys(owner_id, keys)`: the owner's existing rows with these keys, locked
       FOR UPDATE in id order, as {key: row}.
-    - `insert_new(owner_id=, actor_id=, via=, items=)`: inserts the items with ON CONFLICT
-      DO NOTHING and returns the rows this statement created, as {key: row}.
+    - `model_class` and `key_fields`: the model and the fields (attnames) that, with
+      `owner_id`, form its unique key, in the order of the items' keys.
+    - `insert_values(item)`: the model's own column values (attnames) of a new row; the
+      owner, creator, dates and version are added by the upsert.
     - `merge_values(row, item)`: applies the item's merge rules to the row in memory;
       True if the row changed.
     - `write_rows(rows)`: writes the merged rows (version and updated_at included).
@@ -41,11 +43,55 @@ class BulkUpsertModel:
     """
 
     aggregate_type: str
+    model_class: type[models.Model]
+    key_fields: tuple[str, ...]
     lock_by_keys: Callable[[int, list[tuple]], dict[tuple, models.Model]]
-    insert_new: Callable[..., dict[tuple, models.Model]]
+    insert_values: Callable[[dict], dict[str, Any]]
     merge_values: Callable[[Any, dict], bool]
     write_rows: Callable[[list], None]
     event_payload: Callable[[Any], dict]
+
+
+def _rows_insert_new(
+    *, model: BulkUpsertModel, owner_id: int, actor_id: int | None, via: str, items: list[dict]
+) -> dict[tuple, models.Model]:
+    """INSERT ... ON CONFLICT DO NOTHING: returns the rows this statement created, by key.
+    A key another transaction created concurrently is skipped here (the statement waits for
+    that transaction) and then merged like any existing row."""
+    now = timezone.now()
+    new_rows = [
+        {
+            "owner_id": owner_id,
+            **model.insert_values(item),
+            "created_by_id": actor_id,
+            "created_via": via,
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+        }
+        for item in items
+    ]
+    fields = [model.model_class._meta.get_field(attname) for attname in new_rows[0]]
+    row_sql = "(" + ", ".join(f"%s::{field.db_type(connection)}" for field in fields) + ")"
+    params = [field.get_db_prep_value(row[field.attname], connection) for row in new_rows for field in fields]
+    key_columns = [model.model_class._meta.get_field(name).column for name in model.key_fields]
+    # Table and column names come from the model; every value is a bound parameter.
+    sql = (
+        f"INSERT INTO {model.model_class._meta.db_table} "  # noqa: S608
+        f"({', '.join(field.column for field in fields)}) "
+        f"VALUES {', '.join([row_sql] * len(new_rows))} "
+        f"ON CONFLICT (owner_id, {', '.join(key_columns)}) DO NOTHING "
+        f"RETURNING id, {', '.join(key_columns)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        returned = {tuple(key): pk for pk, *key in cursor.fetchall()}
+    created = {}
+    for row in new_rows:
+        key = tuple(row[name] for name in model.key_fields)
+        if key in returned:
+            created[key] = model.model_class(pk=returned[key], **row)
+    return created
 
 
 def bulk_upsert_apply(
@@ -72,7 +118,9 @@ def bulk_upsert_apply(
         rows = model.lock_by_keys(owner_id, ordered_keys)
         missing = [combined[key] for key in ordered_keys if key not in rows]
         created = (
-            model.insert_new(owner_id=owner_id, actor_id=actor_id, via=via, items=missing) if missing else {}
+            _rows_insert_new(model=model, owner_id=owner_id, actor_id=actor_id, via=via, items=missing)
+            if missing
+            else {}
         )
         raced = [key for key in ordered_keys if key not in rows and key not in created]
         rows.update(model.lock_by_keys(owner_id, raced))

@@ -4,7 +4,6 @@ event(s) in the outbox inside that transaction."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
@@ -408,69 +407,26 @@ def _write_rows(rows: list[Relationship]) -> None:
         cursor.execute(sql, params)
 
 
-def _insert_new(*, owner_id: int, actor_id: int | None, via: str, items: list[dict]) -> dict:
-    """INSERT ... ON CONFLICT DO NOTHING; returns the rows this statement created, by key."""
-    table = Relationship._meta.db_table
-    now = timezone.now()
-    columns = (
-        "owner_id, source_id, target_id, type, confidence, metadata, evidence, valid_from, "
-        "valid_to, created_by_id, created_via, created_at, updated_at, version"
-    )
-    row_sql = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 1)"
-    params: list[Any] = []
-    for item in items:
-        params += [
-            owner_id,
-            item["source"],
-            item["target"],
-            item["type"],
-            item["confidence"] if item["confidence"] is not None else 1.0,
-            Jsonb(item["metadata"]),
-            Jsonb(item["evidence"]),
-            item["valid_from"],
-            item["valid_to"],
-            actor_id,
-            via,
-            now,
-            now,
-        ]
-    # Table and column names are constants; every value is a bound parameter.
-    sql = (
-        f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(items))} "  # noqa: S608
-        "ON CONFLICT (owner_id, source_id, target_id, type) DO NOTHING "
-        "RETURNING id, source_id, target_id, type"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        returned = {(s, t, ty): pk for pk, s, t, ty in cursor.fetchall()}
-    created = {}
-    for item in items:
-        key = (item["source"], item["target"], item["type"])
-        if key in returned:
-            created[key] = Relationship(
-                pk=returned[key],
-                owner_id=owner_id,
-                source_id=item["source"],
-                target_id=item["target"],
-                type=item["type"],
-                confidence=item["confidence"] if item["confidence"] is not None else 1.0,
-                metadata=item["metadata"],
-                evidence=item["evidence"],
-                valid_from=item["valid_from"],
-                valid_to=item["valid_to"],
-                created_by_id=actor_id,
-                created_via=via,
-                created_at=now,
-                updated_at=now,
-                version=1,
-            )
-    return created
+def _insert_values(item: dict) -> dict:
+    """The columns of a new relationship from a combined bulk item."""
+    return {
+        "source_id": item["source"],
+        "target_id": item["target"],
+        "type": item["type"],
+        "confidence": item["confidence"] if item["confidence"] is not None else 1.0,
+        "metadata": item["metadata"],
+        "evidence": item["evidence"],
+        "valid_from": item["valid_from"],
+        "valid_to": item["valid_to"],
+    }
 
 
 _RELATIONSHIP_BULK = BulkUpsertModel(
     aggregate_type="relationship",
+    model_class=Relationship,
+    key_fields=("source_id", "target_id", "type"),
     lock_by_keys=_lock_by_keys,
-    insert_new=_insert_new,
+    insert_values=_insert_values,
     merge_values=relationship_merge_values,
     write_rows=_write_rows,
     event_payload=relationship_event_payload,
