@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import connection, models, transaction
 from django.utils import timezone
 
@@ -52,6 +53,10 @@ class BulkUpsertModel:
     event_payload: Callable[[Any], dict]
 
 
+def _placeholder(field: models.Field) -> str:
+    return f"%s::{field.db_type(connection)}" if isinstance(field, ArrayField) else "%s"
+
+
 def _rows_insert_new(
     *, model: BulkUpsertModel, owner_id: int, actor_id: int | None, via: str, items: list[dict]
 ) -> dict[tuple, models.Model]:
@@ -72,7 +77,9 @@ def _rows_insert_new(
         for item in items
     ]
     fields = [model.model_class._meta.get_field(attname) for attname in new_rows[0]]
-    row_sql = "(" + ", ".join(f"%s::{field.db_type(connection)}" for field in fields) + ")"
+    # Arrays are cast to the column's type; every other value is assigned to its column, so a
+    # value too long for it fails the statement instead of being cut.
+    row_sql = "(" + ", ".join(_placeholder(field) for field in fields) + ")"
     params = [field.get_db_prep_value(row[field.attname], connection) for row in new_rows for field in fields]
     key_columns = [model.model_class._meta.get_field(name).column for name in model.key_fields]
     # Table and column names come from the model; every value is a bound parameter.
