@@ -248,26 +248,6 @@ def _entity_merge_item(entity: Entity, item: dict) -> bool:
     return changed
 
 
-_ENTITY_COLUMNS = ", ".join(
-    field.column for field in Entity._meta.concrete_fields if field.name != "embedding"
-)
-
-
-def _entities_lock_by_keys(owner_id: int, keys: list[tuple]) -> dict[tuple, Entity]:
-    """Locks the owner's rows with these (type, normalized_name) keys, in id order. The keys
-    travel as two arrays joined against the unique index: one short statement whatever the
-    batch size."""
-    if not keys:
-        return {}
-    table = Entity._meta.db_table
-    sql = (
-        f"SELECT {_ENTITY_COLUMNS} FROM {table} WHERE owner_id = %s AND (type, normalized_name) IN "  # noqa: S608
-        "(SELECT * FROM unnest(%s::text[], %s::text[])) ORDER BY id FOR UPDATE"
-    )
-    params = [owner_id, [key[0] for key in keys], [key[1] for key in keys]]
-    return {(row.type, row.normalized_name): row for row in Entity.objects.raw(sql, params)}
-
-
 def _entities_write_merged(rows: list[Entity]) -> None:
     """Writes the merged fields of `rows` in one UPDATE ... FROM unnest(arrays)."""
     table = Entity._meta.db_table
@@ -323,11 +303,11 @@ _ENTITY_BULK = BulkUpsertModel(
     aggregate_type="entity",
     model_class=Entity,
     key_fields=("type", "normalized_name"),
-    lock_by_keys=_entities_lock_by_keys,
     insert_values=_entity_insert_values,
     merge_values=_entity_merge_item,
     write_rows=_entities_write_merged,
     event_payload=entity_event_payload,
+    deferred_fields=("embedding",),
 )
 
 

@@ -1,6 +1,6 @@
-"""The keyed bulk upsert shared by the graph apps: each app supplies how its rows are locked,
-inserted, merged, written and serialized; the order of the steps, the locking discipline,
-the statuses and the events are the same for every model."""
+"""The keyed bulk upsert shared by the graph apps. Each app describes its model (unique key,
+new-row values, merge rules, how merged rows are written, event payload); locking by key,
+inserting missing keys, the statuses and the events are the same for every model."""
 
 from __future__ import annotations
 
@@ -30,8 +30,6 @@ class BulkUpsertResult:
 class BulkUpsertModel:
     """The per-model pieces of a keyed bulk upsert.
 
-    - `lock_by_keys(owner_id, keys)`: the owner's existing rows with these keys, locked
-      FOR UPDATE in id order, as {key: row}.
     - `model_class` and `key_fields`: the model and the fields (attnames) that, with
       `owner_id`, form its unique key, in the order of the items' keys.
     - `insert_values(item)`: the model's own column values (attnames) of a new row; the
@@ -41,16 +39,48 @@ class BulkUpsertModel:
     - `write_rows(rows)`: writes the merged rows (version and updated_at included).
     - `event_payload(row)`: the serialized row carried by the row's events.
     - `aggregate_type`: the events' aggregate type and type prefix (`<aggregate>.created`).
+    - `deferred_fields`: fields not loaded when existing rows are locked (large columns
+      the merge never reads).
     """
 
     aggregate_type: str
     model_class: type[models.Model]
     key_fields: tuple[str, ...]
-    lock_by_keys: Callable[[int, list[tuple]], dict[tuple, models.Model]]
     insert_values: Callable[[dict], dict[str, Any]]
     merge_values: Callable[[Any, dict], bool]
     write_rows: Callable[[list], None]
     event_payload: Callable[[Any], dict]
+    deferred_fields: tuple[str, ...] = ()
+
+
+def _rows_lock_by_keys(*, model: BulkUpsertModel, owner_id: int, keys: list[tuple]) -> dict:
+    """Locks the owner's rows with these keys FOR UPDATE, in id order, as {key: row}. The keys
+    travel as one array per key field joined against the unique index: one short statement
+    whatever the batch size."""
+    if not keys:
+        return {}
+    meta = model.model_class._meta
+    columns = ", ".join(
+        field.column for field in meta.concrete_fields if field.name not in model.deferred_fields
+    )
+    key_fields = [meta.get_field(name) for name in model.key_fields]
+    arrays = ", ".join(f"%s::{_array_element_type(field)}[]" for field in key_fields)
+    # Table and column names come from the model; every value is a bound parameter.
+    sql = (
+        f"SELECT {columns} FROM {meta.db_table} WHERE owner_id = %s "  # noqa: S608
+        f"AND ({', '.join(field.column for field in key_fields)}) IN (SELECT * FROM unnest({arrays})) "
+        "ORDER BY id FOR UPDATE"
+    )
+    params = [owner_id, *[[key[position] for key in keys] for position in range(len(key_fields))]]
+    return {
+        tuple(getattr(row, name) for name in model.key_fields): row
+        for row in model.model_class.objects.raw(sql, params)
+    }
+
+
+def _array_element_type(field: models.Field) -> str:
+    # Text keys travel as text, which a longer value cannot be cut to fit.
+    return "text" if isinstance(field, (models.CharField, models.TextField)) else field.db_type(connection)
 
 
 def _placeholder(field: models.Field) -> str:
@@ -122,7 +152,7 @@ def bulk_upsert_apply(
     ordered_keys = sorted(combined)
 
     with transaction.atomic():
-        rows = model.lock_by_keys(owner_id, ordered_keys)
+        rows = _rows_lock_by_keys(model=model, owner_id=owner_id, keys=ordered_keys)
         missing = [combined[key] for key in ordered_keys if key not in rows]
         created = (
             _rows_insert_new(model=model, owner_id=owner_id, actor_id=actor_id, via=via, items=missing)
@@ -130,7 +160,7 @@ def bulk_upsert_apply(
             else {}
         )
         raced = [key for key in ordered_keys if key not in rows and key not in created]
-        rows.update(model.lock_by_keys(owner_id, raced))
+        rows.update(_rows_lock_by_keys(model=model, owner_id=owner_id, keys=raced))
 
         status_by_key: dict[tuple, str] = dict.fromkeys(created, "created")
         changed = []

@@ -361,23 +361,6 @@ def relationship_merge_values(row: Relationship, item: dict) -> bool:
     return changed
 
 
-_COLUMNS = ", ".join(field.column for field in Relationship._meta.concrete_fields)
-
-
-def _lock_by_keys(owner_id: int, keys: list[tuple]) -> dict[tuple, Relationship]:
-    """Locks the owner's edges with these (source, target, type) keys, in id order, in one
-    statement joining the keys (as arrays) against the unique index."""
-    if not keys:
-        return {}
-    table = Relationship._meta.db_table
-    sql = (
-        f"SELECT {_COLUMNS} FROM {table} WHERE owner_id = %s AND (source_id, target_id, type) IN "  # noqa: S608
-        "(SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[])) ORDER BY id FOR UPDATE"
-    )
-    params = [owner_id, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]]
-    return {(row.source_id, row.target_id, row.type): row for row in Relationship.objects.raw(sql, params)}
-
-
 def _write_rows(rows: list[Relationship]) -> None:
     """Writes ends and merged fields of `rows` in one UPDATE ... FROM unnest(arrays)."""
     table = Relationship._meta.db_table
@@ -425,7 +408,6 @@ _RELATIONSHIP_BULK = BulkUpsertModel(
     aggregate_type="relationship",
     model_class=Relationship,
     key_fields=("source_id", "target_id", "type"),
-    lock_by_keys=_lock_by_keys,
     insert_values=_insert_values,
     merge_values=relationship_merge_values,
     write_rows=_write_rows,
