@@ -4,7 +4,8 @@ tune them with environment variables and tests lower them with override_settings
 - Login: django-ratelimit fixed windows per client IP (LOGIN_RATE_PER_IP) and per account email
   (LOGIN_RATE_PER_ACCOUNT), counted in the Redis cache; every attempt counts, successful or not.
 - Registration: a DRF throttle per client IP (REGISTER_RATE).
-- Everything else: DRF's anon/user throttles (REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]).
+- Everything else: the API's anon/user throttles (`kglab.api.throttling`, rates in
+  REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]).
 All answer 429 in the error shape with Retry-After.
 """
 
@@ -12,7 +13,8 @@ from django.conf import settings
 from django_ratelimit.core import get_usage
 from rest_framework import exceptions
 from rest_framework.request import Request
-from rest_framework.throttling import AnonRateThrottle
+
+from kglab.api.throttling import AnonRateThrottle
 
 
 class RegisterRateThrottle(AnonRateThrottle):
@@ -20,6 +22,9 @@ class RegisterRateThrottle(AnonRateThrottle):
 
     def get_rate(self) -> str:
         return settings.REGISTER_RATE
+
+    def identity(self, request) -> str:
+        return self.get_ident(request)
 
 
 def login_rate_limit_check(*, request: Request, email: object) -> None:

@@ -3,7 +3,6 @@
 
 import pytest
 from rest_framework.test import APIClient
-from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.tests.helpers import assert_error
 from conftest import PASSWORD, make_user
@@ -70,11 +69,29 @@ def test_register_is_throttled_per_ip(settings):
     )
 
 
-def test_user_throttle_applies_to_authenticated_requests(monkeypatch, user_client):
-    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": "100/min", "user": "2/min"})
+def test_user_throttle_applies_to_authenticated_requests(settings, user_client, other_client):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "100/min", "user": "2/min"},
+    }
     for _ in range(2):
         assert user_client.get("/api/v1/auth/me/").status_code == 200
     assert_rate_limited(user_client.get("/api/v1/auth/me/"), "rate_limited")
+    # The count is per user: another user from the same address is not limited.
+    assert other_client.get("/api/v1/auth/me/").status_code == 200
+
+
+def test_anon_throttle_counts_anonymous_requests_per_address(settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "2/min", "user": "100/min"},
+    }
+    verify = "/api/v1/auth/token/verify/"
+    client = APIClient(REMOTE_ADDR="192.0.2.61")
+    for _ in range(2):
+        assert client.post(verify, {"token": "garbage"}).status_code == 401
+    assert_rate_limited(client.post(verify, {"token": "garbage"}), "rate_limited")
+    assert APIClient(REMOTE_ADDR="192.0.2.62").post(verify, {"token": "garbage"}).status_code == 401
 
 
 def test_redis_down_is_503_not_a_free_pass(settings, user_client):
