@@ -8,7 +8,8 @@ graph in memory.
 - Data: `bench.graph_load` (database `kglab_bench`, created, migrated and loaded on first
   use; a second owner's graph shares names with the first and must never be reached).
 - Server: `bench.common.server(workers=2)` (uvicorn, local settings with DEBUG off) on
-  `kglab_bench`, DRF throttles raised, `DB_CONN_MAX_AGE=0`; every request carries a real JWT.
+  `kglab_bench` through the settings' connection pool, throttles raised; every request carries
+  a real JWT.
 - Load: wrk, closed loop, at 1 and 8 connections (16 too for list and detail), each run
   rotating through sample ids/pairs; then a paced run (a fixed pause per request on 16
   connections) that offers about 500 requests/second to list and detail.
@@ -45,10 +46,6 @@ from bench.common import ROOT, WRK_SCRIPT, save, server, summarize_ms, wrk
 
 SERVER_ENV = {
     "DJANGO_DEBUG": "0",
-    # Under ASGI every request runs in its own thread and Django keeps one connection per
-    # thread: with persistent connections a burst of concurrent requests leaves dozens open
-    # and the shared PostgreSQL answers "too many clients". One connection per request here.
-    "DB_CONN_MAX_AGE": "0",
     "THROTTLE_ANON": "100000000/min",
     "THROTTLE_USER": "100000000/min",
     "JWT_ACCESS_MINUTES": "240",

@@ -1,5 +1,7 @@
 """A real server recovers by itself when PostgreSQL drops its connection."""
 
+import os
+
 import httpx
 import pytest
 from django.db import connection
@@ -13,7 +15,8 @@ def test_server_reconnects_after_its_database_connection_is_killed():
     database_url = "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict)
     # A pool of two connections, as production pools them: readiness probes (whose checks
     # open connections in threads of their own) must give every connection back.
-    env = {"DATABASE_URL": database_url, "KGLAB_TEST_RUN": "platform", "DB_POOL_MAX_SIZE": "2"}
+    env = {"DATABASE_URL": database_url, "DB_POOL_MAX_SIZE": "2"}
+    env["KGLAB_TEST_RUN"] = os.environ.get("KGLAB_TEST_RUN", "kglab")  # same cache prefix as this run
     with server(workers=1, settings="kglab.tests.live_settings", env=env) as base:
         for _ in range(5):
             assert httpx.get(f"{base}/health/ready/", timeout=10).status_code in {200, 503}
